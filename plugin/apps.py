@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PluginConfig(AppConfig):
+    name = "plugin"
+    verbose_name = "Installations and settings"

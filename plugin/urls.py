@@ -1,0 +1,3 @@
+urlpatterns: list = [
+    # /install/, /exact/callback, /settings/..., /settings/log/
+]

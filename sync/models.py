@@ -1,0 +1,165 @@
+"""The sync's own records: one row per Eduframe invoice, its attempts, account links, webhook events."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from plugin.models import Installation
+
+
+class InvoiceRecord(models.Model):
+    """The current state of one Eduframe invoice in Exact, with the Exact ids beside the Eduframe id."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        BOOKED = "booked", "Booked"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        SKIPPED = "skipped", "Skipped"
+        DELETED = "deleted", "Removed from Exact"
+
+    class ErrorKind(models.TextChoices):
+        NONE = "", "None"
+        RETRYABLE = "retryable", "Temporary"
+        AUTH = "auth", "Connection"
+        FUNCTIONAL = "functional", "Needs a fix"
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="invoices")
+    eduframe_invoice_id = models.BigIntegerField()
+    eduframe_account_id = models.BigIntegerField(null=True, blank=True)
+    number = models.CharField(max_length=64, blank=True)
+    account_name = models.CharField(max_length=300, blank=True)
+    eduframe_status = models.CharField(max_length=20, blank=True)
+    invoice_date = models.DateField(null=True, blank=True)
+    total_incl = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    eduframe_updated_at = models.DateTimeField(null=True, blank=True)
+
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
+    reason = models.TextField(blank=True, help_text="Why the invoice is in this state, in plain words.")
+    fix_hint = models.TextField(blank=True, help_text="What to fix, when something must be fixed.")
+    error_kind = models.CharField(max_length=12, choices=ErrorKind.choices, blank=True, default="")
+
+    exact_entry_id = models.UUIDField(null=True, blank=True)
+    exact_entry_number = models.IntegerField(null=True, blank=True)
+    exact_document_id = models.UUIDField(null=True, blank=True)
+    exact_division = models.IntegerField(null=True, blank=True)
+    booked_fingerprint = models.CharField(max_length=64, blank=True)
+    booked_payload = models.JSONField(null=True, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+
+    retry_count = models.IntegerField(default=0)
+    next_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The per-invoice lock: claimed with a conditional UPDATE, released when the attempt ends.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "eduframe_invoice_id"], name="one_record_per_invoice")
+        ]
+        ordering = ["-eduframe_invoice_id"]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number or self.eduframe_invoice_id} ({self.get_state_display()})"
+
+
+class SyncAttempt(models.Model):
+    """One try to bring an invoice into Exact: what triggered it, what was sent, what Exact said."""
+
+    class Trigger(models.TextChoices):
+        WEBHOOK = "webhook", "Eduframe webhook"
+        RECONCILE = "reconcile", "Scheduled reconciliation"
+        RETRY = "retry", "Scheduled retry"
+        MANUAL = "manual", "Retry by an administrator"
+        SETTINGS = "settings", "Settings changed"
+        COMMAND = "command", "Operator command"
+        ADMIN = "admin", "Operator (admin)"
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        CREATED = "created", "Booked"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        SKIPPED = "skipped", "Skipped"
+        DELETED = "deleted", "Removed from Exact"
+        FAILED = "failed", "Failed"
+
+    invoice = models.ForeignKey(InvoiceRecord, on_delete=models.CASCADE, related_name="attempts")
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.RUNNING)
+    error_kind = models.CharField(max_length=12, choices=InvoiceRecord.ErrorKind.choices, blank=True, default="")
+    message = models.TextField(blank=True, help_text="In plain words.")
+    exact_message = models.TextField(blank=True, help_text="Exact's own error text, word for word.")
+    request_payload = models.JSONField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    decisions = models.JSONField(null=True, blank=True, help_text="Which rule chose each code, per line.")
+    exact_entry_id = models.UUIDField(null=True, blank=True)
+    exact_entry_number = models.IntegerField(null=True, blank=True)
+    exact_calls = models.IntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Attempt #{self.pk} ({self.get_outcome_display()})"
+
+
+class AccountLink(models.Model):
+    """The Exact account that stands for one Eduframe account."""
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="account_links")
+    eduframe_account_id = models.BigIntegerField()
+    exact_division = models.IntegerField(null=True, blank=True)
+    exact_account_id = models.UUIDField(null=True, blank=True)
+    exact_code = models.CharField(max_length=18, blank=True)
+    synced_fingerprint = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "eduframe_account_id"], name="one_link_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"Eduframe account {self.eduframe_account_id} -> {self.exact_account_id}"
+
+
+class WebhookEvent(models.Model):
+    """A webhook as Eduframe sent it, stored before it is processed."""
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="webhook_events")
+    received_at = models.DateTimeField(auto_now_add=True)
+    raw_body = models.TextField()
+    event = models.CharField(max_length=64, blank=True)
+    entity_type = models.CharField(max_length=64, blank=True)
+    entity_id = models.BigIntegerField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event or 'webhook'} #{self.pk}"
+
+
+class ExactLookupCache(models.Model):
+    """Cached Exact lookups (journals, GL accounts, cost centers/units, VAT codes) per division."""
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="lookup_caches")
+    division = models.IntegerField()
+    kind = models.CharField(max_length=32)
+    data = models.JSONField(default=list)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "division", "kind"], name="one_cache_per_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of division {self.division}"

@@ -1,0 +1,3 @@
+urlpatterns: list = [
+    # The webhook receiver: POST /webhooks/eduframe/<installation id>/<secret>
+]
