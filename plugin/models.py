@@ -6,7 +6,6 @@ import secrets
 
 from django.db import models
 
-
 from plugin.crypto import EncryptedTextField
 
 
@@ -151,5 +150,3 @@ class VatMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.eduframe_name or self.eduframe_vat_id} -> {self.exact_vat_code or '(by percentage)'}"
-
-
