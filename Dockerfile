@@ -8,6 +8,7 @@ COPY sync sync
 COPY sandbox sandbox
 RUN pip install --no-cache-dir .
 COPY . .
+RUN SECRET_KEY=build TOKEN_ENCRYPTION_KEY=build python manage.py collectstatic --noinput -v0
 RUN useradd --create-home eduexact && chown -R eduexact /app
 USER eduexact
 EXPOSE 8000

@@ -1,0 +1,56 @@
+"""The settings read from the environment, with safe production defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _settings_in_subprocess(env: dict[str, str], expression: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DEBUG"}}
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "eduexact_site.settings", "EDUEXACT_VAR_DIR": "var/test", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = _settings_in_subprocess({}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required when DEBUG is off" in result.stderr
+
+
+def test_it_requires_a_token_encryption_key_when_debug_is_off():
+    result = _settings_in_subprocess({"SECRET_KEY": "x" * 50}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert "TOKEN_ENCRYPTION_KEY is required" in result.stderr
+
+
+def test_it_runs_in_development_on_embedded_defaults():
+    result = _settings_in_subprocess(
+        {"DEBUG": "1", "DATABASE_URL": "", "CELERY_BROKER_URL": ""},
+        "settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, bool(settings.TOKEN_ENCRYPTION_KEY)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout
+    assert "filesystem://" in result.stdout
+    assert "True" in result.stdout
+
+
+def test_it_reads_the_exact_base_url_from_the_environment():
+    result = _settings_in_subprocess(
+        {"DEBUG": "1", "EXACT_BASE_URL": "http://127.0.0.1:9999/"}, "settings.EXACT_BASE_URL"
+    )
+    assert result.stdout.strip() == "http://127.0.0.1:9999"
+
+
+def test_the_exact_base_url_is_unset_by_default_so_the_region_decides():
+    result = _settings_in_subprocess({"DEBUG": "1", "EXACT_BASE_URL": ""}, "settings.EXACT_BASE_URL")
+    assert result.stdout.strip() == "None"
