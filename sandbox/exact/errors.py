@@ -62,6 +62,10 @@ class Messages:
         if message not in self.items:
             self.items.append(message)
 
+    def add_optional(self, message: str | None) -> None:
+        if message:
+            self.add(message)
+
     def raise_if_any(self) -> None:
         if self.items:
             raise BusinessError(self.items)

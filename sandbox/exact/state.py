@@ -1,0 +1,152 @@
+"""ExactState: everything the simulator knows, behind one lock, with an injectable clock."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from . import admin
+from .clock import SandboxClock
+from .division import Division, build_lookups
+from .faults import FaultRegistry
+from .identity import Client, User
+from .odata import new_guid
+from .rate_limits import RateLimiter
+from .snapshot import snapshot_state
+from .tokens import TokenStore
+
+DEFAULT_CLIENT_ID = "eduexact-sandbox"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"
+
+
+class ExactState:
+    def __init__(self, clock: SandboxClock | None = None):
+        self.lock = threading.RLock()
+        self.clock = clock or SandboxClock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything except the clock; re-register the default client."""
+        with self.lock:
+            self.clients: dict[str, Client] = {}
+            self.users: dict[str, User] = {}
+            self.divisions: dict[int, Division] = {}
+            self.tokens = TokenStore()
+            self.limits = RateLimiter()
+            self.faults = FaultRegistry()
+            self.request_log: list[dict] = []
+            self._configure_defaults()
+            self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, [])
+
+    def _configure_defaults(self) -> None:
+        self.auto_approve = False
+        self.business_error_status = 500  # 500 in almost every report [R S15]; 400 possible today [U]
+        self.honour_prefer = True  # without Prefer: return=representation, POST answers nulls [C S10]
+        self.require_accept_json = True  # Exact answers Atom XML otherwise [R notes 3.1]; we answer 406
+        self.foreign_division_status = 401
+        self.date_offset_mode = "shift"  # see odata.parse_date_input
+        self.honour_posted_type = False  # Type is read-only per the metadata [C S5]
+        self.duplicate_entry_number = "refuse"  # or "replace": ossobv's "silently ignored" [K S7]
+        self.pad_vat_codes = False
+        self.filter_case_insensitive = True
+        self.max_post_bytes = 10 * 1024 * 1024  # [C S1]
+
+    # -- switches that live on sub-objects -------------------------------------------------------
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.limits.enabled
+
+    @rate_limits_enabled.setter
+    def rate_limits_enabled(self, value: bool) -> None:
+        self.limits.enabled = value
+
+    # -- identities --------------------------------------------------------------------------------
+    def register_client(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> Client:
+        with self.lock:
+            client = Client(client_id, client_secret, list(redirect_uris))
+            self.clients[client_id] = client
+            return client
+
+    def add_user(
+        self, user_id=None, full_name="Demo Accountant", email="demo@example.com", divisions=None, current_division=None
+    ) -> User:
+        with self.lock:
+            divisions = list(divisions if divisions is not None else self.divisions)
+            current = current_division if current_division is not None else (divisions[0] if divisions else None)
+            user = User(str(user_id or new_guid()).lower(), full_name, email, divisions, current)
+            self.users[user.user_id] = user
+            return user
+
+    def default_user(self) -> User | None:
+        return next(iter(self.users.values()), None)
+
+    # -- divisions -----------------------------------------------------------------------------------
+    def seed_division(
+        self,
+        code: int,
+        name: str,
+        *,
+        journals=None,
+        gl_accounts=None,
+        cost_centers=None,
+        cost_units=None,
+        vat_codes=None,
+    ) -> Division:
+        with self.lock:
+            division = Division(int(code), name, hid=len(self.divisions) + 1)
+            build_lookups(division, journals, gl_accounts, cost_centers, cost_units, vat_codes, self.pad_vat_codes)
+            self.divisions[division.code] = division
+            self._grant_default_user(division.code)
+            return division
+
+    def _grant_default_user(self, code: int) -> None:
+        demo = next((u for u in self.users.values() if u.email == "demo@example.com"), None)
+        if not self.users:
+            self.add_user(divisions=[code], current_division=code)
+        elif demo and code not in demo.divisions:
+            demo.divisions.append(code)
+
+    def division(self, code: int) -> Division:
+        return self.divisions[int(code)]
+
+    # -- tokens ----------------------------------------------------------------------------------------
+    def issue_tokens_for(self, user_id: str, client_id: str = DEFAULT_CLIENT_ID) -> dict:
+        with self.lock:
+            if user_id not in self.users or client_id not in self.clients:
+                raise KeyError("unknown user or client")
+            return self.tokens.issue(client_id, user_id, self.clock.now())
+
+    # -- faults and budgets ------------------------------------------------------------------------------
+    def inject_fault(self, endpoint: str, kind: str, count: int = 1) -> None:
+        with self.lock:
+            self.faults.inject(endpoint, kind, count)
+
+    def consume_budget(self, division: int, n: int, client_id: str = DEFAULT_CLIENT_ID, minutely=False) -> None:
+        with self.lock:
+            self.limits.consume(client_id, int(division), self.clock.now(), n, minutely)
+
+    # -- back-office operations (what a user does in Exact's UI) -------------------------------------------
+    def merge_accounts(self, division: int, survivor_id: str, merged_id: str) -> None:
+        with self.lock:
+            admin.merge_accounts(self.division(division), survivor_id.lower(), merged_id.lower(), self.clock.now())
+
+    def process_entry(self, division: int, entry_id: str) -> None:
+        with self.lock:
+            admin.process_entry(self.division(division), entry_id.lower())
+
+    def close_period(self, division: int, year: int, period: int) -> None:
+        with self.lock:
+            self.division(division).closed_periods.add((int(year), int(period)))
+
+    # -- inspection ---------------------------------------------------------------------------------------
+    def log_request(self, **entry) -> None:
+        with self.lock:
+            self.request_log.append({**entry, "time": self.clock.now().isoformat()})
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return dict(Counter(f"{e['method']} {e['endpoint']}" for e in self.request_log))
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return snapshot_state(self)
