@@ -1,0 +1,1 @@
+"""Eduframe: the REST client, entities and OAuth."""

@@ -1,0 +1,1 @@
+"""Exact Online: OAuth, tokens, the REST client, entities and cached lookups."""

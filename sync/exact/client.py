@@ -1,0 +1,347 @@
+"""The Exact Online REST client: one method per endpoint, entities out, our error classes on failure.
+
+Every division call names the configured division in the URL (never the user's current one), selects
+exactly the fields the entity needs, follows `__next` paging and honours the rate-limit headers
+(60 calls per minute and 5,000 per day per division).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import httpx
+from django.conf import settings
+from django.utils import timezone
+
+from plugin.models import ExactConnection
+from sync.errors import AuthError, NotFoundError, RetryableError
+from sync.exact import entities as e
+from sync.exact.http import RateLimits, error_for, exact_json, make_http_client, transport_error_for
+from sync.exact.regions import exact_base_url
+from sync.exact.tokens import access_token_for
+
+MAX_MINUTELY_WAIT = 65.0
+ACCOUNT_FIELDS = "ID,Code,Name,Email,Status,VATNumber,AddressLine1,Postcode,City,Country"
+LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,CostCenter,CostUnit"
+ENTRY_FIELDS = "EntryID,EntryNumber,YourRef,Customer,Journal,Description,EntryDate,DueDate,Document,AmountFC,VATAmountFC,Status,Type"
+ENTRY_SELECT = ENTRY_FIELDS + "," + ",".join(f"SalesEntryLines/{f}" for f in LINE_FIELDS.split(","))
+ATTACHMENT_FIELDS = "ID,Document,FileName,FileSize,Url"
+
+
+def _quote(value: str) -> str:
+    """Quote a string for an OData filter (a quote is doubled)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _guid(value: UUID | str) -> str:
+    return f"guid'{UUID(str(value))}'"
+
+
+class ExactClient:
+    """Talks to Exact Online for one connection; `calls_made` counts REST calls made by this instance."""
+
+    def __init__(self, connection: ExactConnection, *, transport: httpx.BaseTransport | None = None):
+        self.connection = connection
+        self.calls_made = 0
+        # Replaceable in tests; used to wait for the minutely rate-limit reset.
+        self.sleep = time.sleep
+        self._transport = transport
+        self.base_url = exact_base_url(connection.base_url)
+        self.http = make_http_client(self.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
+
+    @classmethod
+    def for_installation(cls, installation, *, transport: httpx.BaseTransport | None = None) -> ExactClient:
+        """Return a client for the installation's connection, or raise AuthError when there is none usable."""
+        connection = ExactConnection.objects.filter(installation=installation).first()
+        if connection is None:
+            raise AuthError("Exact Online is not connected; connect Exact Online on the settings page.")
+        if not connection.is_usable:
+            raise AuthError(
+                connection.last_error or "The Exact Online connection needs reconnecting on the settings page."
+            )
+        return cls(connection, transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ExactClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # --- current user and divisions -------------------------------------------------------------
+
+    def me(self) -> e.ExactMe:
+        """Return the signed-in Exact user and their current division."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SystemSystemMe
+        rows = self._rows("/api/v1/current/Me", {"$select": "UserID,FullName,Email,CurrentDivision"})
+        if not rows:
+            raise AuthError("Exact Online did not tell who is signed in.")
+        return e.ExactMe.from_api(rows[0])
+
+    def divisions(self) -> list[e.ExactDivision]:
+        """Return the divisions the user can reach."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SystemSystemDivisions
+        current = self.me().current_division
+        rows = self._rows(f"/api/v1/{current}/system/Divisions", {"$select": "Code,Description"})
+        return [e.ExactDivision.from_api(row) for row in rows]
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    def journals(self, division: int) -> list[e.Journal]:
+        """Return the division's journals."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=FinancialJournals
+        return self._list(division, "financial/Journals", "Code,Description,Type,IsBlocked", e.Journal)
+
+    def gl_accounts(self, division: int) -> list[e.GLAccount]:
+        """Return the division's G/L accounts."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=FinancialGLAccounts
+        fields = "ID,Code,Description,Type,BalanceType,UseCostcenter,UseCostunit,VATCode,IsBlocked"
+        return self._list(division, "financial/GLAccounts", fields, e.GLAccount)
+
+    def cost_centers(self, division: int) -> list[e.CostCenter]:
+        """Return the division's cost centers."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=HRMCostcenters
+        return self._list(division, "hrm/Costcenters", "Code,Description", e.CostCenter)
+
+    def cost_units(self, division: int) -> list[e.CostUnit]:
+        """Return the division's cost units."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=HRMCostunits
+        return self._list(division, "hrm/Costunits", "Code,Description", e.CostUnit)
+
+    def vat_codes(self, division: int) -> list[e.VatCode]:
+        """Return the division's VAT codes."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=VATVATCodes
+        fields = "Code,Description,Percentage,Type,VATTransactionType,IsBlocked"
+        return self._list(division, "vat/VATCodes", fields, e.VatCode)
+
+    # --- accounts -----------------------------------------------------------------------------
+
+    def get_account(self, division: int, account_id: UUID | str) -> e.ExactAccount | None:
+        """Return one account by its ID, or None when Exact does not know it."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=CRMAccounts
+        row = self._one(self._path(division, f"crm/Accounts({_guid(account_id)})"), {"$select": ACCOUNT_FIELDS})
+        return None if row is None else e.ExactAccount.from_api(row)
+
+    def find_accounts(
+        self, division: int, *, code: str | None = None, vat_number: str | None = None, email: str | None = None
+    ) -> list[e.ExactAccount]:
+        """Return the accounts matching exactly one criterion (the code is padded to 18 as Exact stores it)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=CRMAccounts
+        criteria = {"Code": code and str(code).strip().rjust(18), "VATNumber": vat_number, "Email": email}
+        given = {field: value for field, value in criteria.items() if value}
+        if len(given) != 1:
+            raise ValueError("find_accounts needs exactly one of code, vat_number, email")
+        ((field, value),) = given.items()
+        params = {"$filter": f"{field} eq {_quote(value)}", "$select": ACCOUNT_FIELDS}
+        return [e.ExactAccount.from_api(row) for row in self._rows(self._path(division, "crm/Accounts"), params)]
+
+    def create_account(self, division: int, fields: dict) -> e.ExactAccount:
+        """Create an account and return it as Exact stored it."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=CRMAccounts
+        return e.ExactAccount.from_api(self._post(self._path(division, "crm/Accounts"), fields))
+
+    def update_account(self, division: int, account_id: UUID | str, fields: dict) -> None:
+        """Change fields of an account."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=CRMAccounts
+        self._request("PUT", self._path(division, f"crm/Accounts({_guid(account_id)})"), payload=fields)
+
+    # --- sales entries ------------------------------------------------------------------------
+
+    def get_sales_entry(self, division: int, entry_id: UUID | str) -> e.SalesEntry | None:
+        """Return one sales entry with its lines, or None when Exact does not know it."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntries
+        path = self._path(division, f"salesentry/SalesEntries({_guid(entry_id)})")
+        row = self._one(path, {"$select": ENTRY_SELECT, "$expand": "SalesEntryLines"})
+        return None if row is None else self._entry(division, row)
+
+    def find_sales_entries(self, division: int, *, your_ref: str) -> list[e.SalesEntry]:
+        """Return the sales entries whose YourRef is exactly this, with their lines."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntries
+        params = {"$filter": f"YourRef eq {_quote(your_ref)}", "$select": ENTRY_SELECT, "$expand": "SalesEntryLines"}
+        rows = self._rows(self._path(division, "salesentry/SalesEntries"), params)
+        return [self._entry(division, row) for row in rows]
+
+    def create_sales_entry(self, division: int, payload: dict) -> e.SalesEntry:
+        """Create a sales entry with its lines inline; Exact answers the lines deferred, so `lines` is empty."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntries
+        row = self._post(self._path(division, "salesentry/SalesEntries"), payload)
+        lines = () if e.has_deferred_lines(row) or "SalesEntryLines" not in row else None
+        return e.SalesEntry.from_api(row, lines=lines)
+
+    def update_sales_entry(self, division: int, entry_id: UUID | str, fields: dict) -> None:
+        """Change header fields of a sales entry (lines are changed one by one)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntries
+        self._request("PUT", self._path(division, f"salesentry/SalesEntries({_guid(entry_id)})"), payload=fields)
+
+    def delete_sales_entry(self, division: int, entry_id: UUID | str) -> None:
+        """Delete a sales entry and its lines."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntries
+        self._request("DELETE", self._path(division, f"salesentry/SalesEntries({_guid(entry_id)})"))
+
+    def create_sales_entry_line(self, division: int, payload: dict) -> e.SalesEntryLine:
+        """Add a line to an existing sales entry (payload names its EntryID)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntryLines
+        return e.SalesEntryLine.from_api(self._post(self._path(division, "salesentry/SalesEntryLines"), payload))
+
+    def update_sales_entry_line(self, division: int, line_id: UUID | str, fields: dict) -> None:
+        """Change a sales entry line."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntryLines
+        self._request("PUT", self._path(division, f"salesentry/SalesEntryLines({_guid(line_id)})"), payload=fields)
+
+    def delete_sales_entry_line(self, division: int, line_id: UUID | str) -> None:
+        """Delete a sales entry line (deleting the last line deletes the entry)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntryLines
+        self._request("DELETE", self._path(division, f"salesentry/SalesEntryLines({_guid(line_id)})"))
+
+    # --- documents ----------------------------------------------------------------------------
+
+    def find_documents(self, division: int, *, subject: str) -> list[e.ExactDocument]:
+        """Return the documents whose subject is exactly this."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=DocumentsDocuments
+        params = {"$filter": f"Subject eq {_quote(subject)}", "$select": "ID,Subject,Type"}
+        rows = self._rows(self._path(division, "documents/Documents"), params)
+        return [e.ExactDocument.from_api(row) for row in rows]
+
+    def create_document(self, division: int, fields: dict) -> e.ExactDocument:
+        """Create a document (Type 10 = sales invoice) to attach files to."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=DocumentsDocuments
+        return e.ExactDocument.from_api(self._post(self._path(division, "documents/Documents"), fields))
+
+    def document_attachments(self, division: int, document_id: UUID | str) -> list[e.ExactAttachment]:
+        """Return the attachments of a document."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=DocumentsDocumentAttachments
+        params = {"$filter": f"Document eq {_guid(document_id)}", "$select": ATTACHMENT_FIELDS}
+        rows = self._rows(self._path(division, "documents/DocumentAttachments"), params)
+        return [e.ExactAttachment.from_api(row) for row in rows]
+
+    def create_document_attachment(
+        self, division: int, *, document_id: UUID | str, file_name: str, content: bytes
+    ) -> e.ExactAttachment:
+        """Attach a file (sent base64) to a document."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=DocumentsDocumentAttachments
+        payload = {
+            "Document": UUID(str(document_id)),
+            "FileName": file_name,
+            "Attachment": base64.b64encode(content).decode(),
+        }
+        return e.ExactAttachment.from_api(self._post(self._path(division, "documents/DocumentAttachments"), payload))
+
+    def download_attachment(self, attachment: e.ExactAttachment) -> bytes:
+        """Return the bytes of an attachment (its Url plus `&Download=1`, authenticated)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=DocumentsDocumentAttachments
+        url = self._relative(attachment.url)
+        url += ("&" if "?" in url else "?") + "Download=1"
+        return self._request("GET", url, headers={"Accept": "*/*"}).content
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _path(division: int, resource: str) -> str:
+        return f"/api/v1/{int(division)}/{resource}"
+
+    def _list(self, division: int, resource: str, fields: str, parse) -> list:
+        return [parse.from_api(row) for row in self._rows(self._path(division, resource), {"$select": fields})]
+
+    def _entry(self, division: int, row: dict) -> e.SalesEntry:
+        if not e.has_deferred_lines(row):
+            return e.SalesEntry.from_api(row)
+        # Exact ignored $expand: fetch the lines by their entry.
+        params = {"$filter": f"EntryID eq {_guid(row['EntryID'])}", "$select": LINE_FIELDS}
+        rows = self._rows(self._path(division, "salesentry/SalesEntryLines"), params)
+        return e.SalesEntry.from_api(row, lines=tuple(e.SalesEntryLine.from_api(r) for r in rows))
+
+    def _rows(self, url: str, params: dict) -> list[dict]:
+        """GET a collection and follow `__next` until the last page."""
+        rows: list[dict] = []
+        response = self._request("GET", url, params=params)
+        while True:
+            data = self._data(response)
+            if isinstance(data, list):  # the bare-array form Exact uses with $top
+                return rows + data
+            rows.extend(data.get("results", []))
+            next_url = data.get("__next")
+            if not next_url:
+                return rows
+            response = self._request("GET", self._relative(next_url))
+
+    def _one(self, url: str, params: dict) -> dict | None:
+        try:
+            data = self._data(self._request("GET", url, params=params))
+        except NotFoundError:
+            return None
+        if isinstance(data, dict) and isinstance(data.get("results"), list):
+            return data["results"][0] if data["results"] else None
+        return data
+
+    def _post(self, url: str, payload: dict) -> dict:
+        response = self._request("POST", url, payload=payload, headers={"Prefer": "return=representation"})
+        return self._data(response)
+
+    @staticmethod
+    def _data(response: httpx.Response):
+        try:
+            return response.json()["d"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RetryableError("Exact Online answered something that is not OData JSON.") from exc
+
+    def _relative(self, url: str) -> str:
+        """Keep only path and query of an Exact URL: every call goes to our base URL (and our token stays there)."""
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def _request(self, method: str, url: str, *, params=None, payload=None, headers=None) -> httpx.Response:
+        """Send one REST call with a valid token; one 401 leads to one token check and one retry."""
+        self._honour_rate_limits()
+        token = access_token_for(self.connection, transport=self._transport)
+        response = self._send(method, url, token, params, payload, headers)
+        if response.status_code == 401:
+            token = access_token_for(self.connection, rejected_token=token, transport=self._transport)
+            response = self._send(method, url, token, params, payload, headers)
+            if response.status_code == 401:
+                raise AuthError("Exact Online refused the access token; reconnect Exact Online on the settings page.")
+        self._record(response)
+        if response.is_success:
+            return response
+        raise error_for(response, method)
+
+    def _send(self, method, url, token, params, payload, headers) -> httpx.Response:
+        all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        content = None
+        if payload is not None:
+            content = exact_json(payload)
+            all_headers["Content-Type"] = "application/json"
+        self.calls_made += 1
+        try:
+            return self.http.request(method, url, params=params, content=content, headers=all_headers)
+        except httpx.TransportError as exc:
+            raise transport_error_for(exc, method) from exc
+
+    def _honour_rate_limits(self) -> None:
+        """Wait for a near minutely reset; refuse (retry later) when a budget is used up for longer."""
+        c, now = self.connection, timezone.now()
+        if c.daily_remaining is not None and c.daily_remaining <= 0 and c.daily_reset_at and c.daily_reset_at > now:
+            wait = (c.daily_reset_at - now).total_seconds()
+            raise RetryableError("Exact Online's daily call limit for this division is used up.", retry_after=wait)
+        if c.minutely_remaining is not None and c.minutely_remaining <= 0 and c.minutely_reset_at:
+            wait = (c.minutely_reset_at - now).total_seconds()
+            if wait > MAX_MINUTELY_WAIT:
+                raise RetryableError("Exact Online's per-minute call limit is used up.", retry_after=wait)
+            if wait > 0:
+                self.sleep(wait)
+            c.minutely_remaining = None
+
+    def _record(self, response: httpx.Response) -> None:
+        """Keep the rate-limit headers and the last success on the connection row (one cheap UPDATE)."""
+        changes = RateLimits.from_headers(response.headers).changes()
+        if response.is_success:
+            changes["last_success_at"] = timezone.now()
+        if not changes:
+            return
+        for field, value in changes.items():
+            setattr(self.connection, field, value)
+        ExactConnection.objects.filter(pk=self.connection.pk).update(**changes)

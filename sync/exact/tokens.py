@@ -1,0 +1,132 @@
+"""The Exact access token of a connection: refreshed at most once at a time per installation.
+
+Exact rotates the refresh token on every refresh and refuses a refresh within 570 s of the previous
+one, so two workers refreshing together kill the connection. The refresh therefore runs under a row
+lock on the connection (`select_for_update`; on SQLite the IMMEDIATE transaction takes the write lock),
+and the tokens are re-read inside the lock because another process may have refreshed meanwhile.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from plugin.models import ExactConnection
+from sync.errors import AmbiguousError, AuthError, RetryableError
+from sync.exact import oauth
+from sync.exact.regions import exact_base_url
+
+MIN_SECONDS_LEFT = 60
+REFRESH_NOT_BEFORE_SECONDS = 570
+RECONNECT_MESSAGE = "Exact Online refused the connection's refresh token; reconnect Exact Online on the settings page."
+_TOKEN_FIELDS = ("access_token", "refresh_token", "access_expires_at", "tokens_issued_at", "status")
+
+
+def access_token_for(
+    connection: ExactConnection,
+    *,
+    rejected_token: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    """Return a usable access token, refreshing it under the row lock when it is (nearly) expired.
+
+    `rejected_token` is a token Exact just answered 401 to: it is not used again.
+    """
+    if _fresh(connection, rejected_token):
+        return connection.access_token
+    refused: AuthError | None = None
+    with transaction.atomic():
+        locked = ExactConnection.objects.select_for_update().get(pk=connection.pk)
+        for field in _TOKEN_FIELDS:
+            setattr(connection, field, getattr(locked, field))
+        if _fresh(connection, rejected_token):
+            return connection.access_token
+        if not connection.is_usable:
+            raise AuthError(connection.last_error or RECONNECT_MESSAGE)
+        wait = _seconds_until_refresh_allowed(connection)
+        if wait > 0:
+            if _valid(connection) and connection.access_token != rejected_token:
+                return connection.access_token
+            raise RetryableError("Exact Online does not yet allow a new access token.", retry_after=wait)
+        try:
+            token_set = _refresh_recovering_lost_answer(connection, transport)
+        except AuthError as exc:
+            # Marked inside the lock and committed: raising here would roll the mark back.
+            refused = exc
+            _mark_needs_reconnect(connection)
+        else:
+            _save_tokens(connection, token_set)
+            return connection.access_token
+    raise AuthError(RECONNECT_MESSAGE) from refused
+
+
+def store_new_tokens(connection: ExactConnection, token_set: oauth.TokenSet, me=None) -> ExactConnection:
+    """Save a fresh token pair (after the OAuth callback) and mark the connection connected."""
+    _apply(connection, token_set)
+    connection.status = ExactConnection.Status.CONNECTED
+    connection.last_error = ""
+    connection.last_error_at = None
+    if me is not None:
+        connection.exact_user_id = str(me.user_id)
+        connection.exact_user_name = me.full_name
+        connection.exact_user_email = me.email
+    connection.save()
+    return connection
+
+
+def _fresh(connection: ExactConnection, rejected_token: str | None) -> bool:
+    if not connection.access_token or connection.access_token == rejected_token:
+        return False
+    if connection.status != ExactConnection.Status.CONNECTED or connection.access_expires_at is None:
+        return False
+    return connection.access_expires_at - timezone.now() >= timedelta(seconds=MIN_SECONDS_LEFT)
+
+
+def _valid(connection: ExactConnection) -> bool:
+    expires_at = connection.access_expires_at
+    return bool(connection.access_token) and expires_at is not None and expires_at > timezone.now()
+
+
+def _seconds_until_refresh_allowed(connection: ExactConnection) -> float:
+    if connection.tokens_issued_at is None:
+        return 0.0
+    allowed_at = connection.tokens_issued_at + timedelta(seconds=REFRESH_NOT_BEFORE_SECONDS)
+    return max(0.0, (allowed_at - timezone.now()).total_seconds())
+
+
+def _refresh_recovering_lost_answer(connection: ExactConnection, transport) -> oauth.TokenSet:
+    """Refresh; when the answer was lost, try once more with the stored token (it may have rotated)."""
+    base_url = exact_base_url(connection.base_url)
+    try:
+        return oauth.refresh(base_url=base_url, refresh_token=connection.refresh_token, transport=transport)
+    except AmbiguousError:
+        pass
+    try:
+        return oauth.refresh(base_url=base_url, refresh_token=connection.refresh_token, transport=transport)
+    except oauth.TooEarlyError as exc:
+        # Exact did issue tokens to the lost answer: our refresh token is spent.
+        raise AuthError(RECONNECT_MESSAGE) from exc
+
+
+def _apply(connection: ExactConnection, token_set: oauth.TokenSet) -> None:
+    connection.access_token = token_set.access_token
+    connection.refresh_token = token_set.refresh_token
+    connection.access_expires_at = token_set.expires_at
+    connection.tokens_issued_at = token_set.issued_at
+
+
+def _save_tokens(connection: ExactConnection, token_set: oauth.TokenSet) -> None:
+    _apply(connection, token_set)
+    connection.save(
+        update_fields=["access_token", "refresh_token", "access_expires_at", "tokens_issued_at", "updated_at"]
+    )
+
+
+def _mark_needs_reconnect(connection: ExactConnection) -> None:
+    connection.status = ExactConnection.Status.NEEDS_RECONNECT
+    connection.last_error = RECONNECT_MESSAGE
+    connection.last_error_at = timezone.now()
+    connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
