@@ -1,0 +1,185 @@
+"""`salesentry/SalesEntries` and `SalesEntryLines` [notes 5.2-5.4, section 9 items 36-46]."""
+
+from __future__ import annotations
+
+from .helpers import create_customer, create_entry, entry_body, error_text, gl_id, line
+
+ENTRIES = "salesentry/SalesEntries"
+
+
+def _key(entry: dict) -> str:
+    return f"{ENTRIES}(guid'{entry['EntryID']}')"
+
+
+def test_a_sales_entry_gets_vat_totals_an_entry_number_and_a_period(api, state):
+    customer = create_customer(api)
+    body = entry_body(
+        customer["ID"],
+        line(gl_id(state, "8000"), "100.05", VATCode="2"),
+        line(gl_id(state, "8010"), 10),  # VAT code from the GL account: 9%
+        AmountFC=1, Type=21, Status=50,  # read-only: ignored
+    )  # fmt: skip
+    entry = api.post(ENTRIES, json=body).json()["d"]
+    assert entry["VATAmountFC"] == 21.91  # 21.0105 -> 21.01, plus 0.90
+    assert entry["AmountFC"] == 131.96
+    assert (entry["Type"], entry["Status"]) == (20, 20)
+    assert (entry["ReportingYear"], entry["ReportingPeriod"]) == (2025, 3)
+    assert entry["EntryNumber"] == 25700001
+    assert entry["SalesEntryLines"] == {"__deferred": {"uri": entry["__metadata"]["uri"] + "/SalesEntryLines"}}
+
+
+def test_vat_is_rounded_half_up_per_line(api, state):
+    entry = create_entry(api, state, amount=0.5)  # 0.105 -> 0.11
+    assert entry["VATAmountFC"] == 0.11
+
+
+def test_a_given_line_vat_amount_overrides_the_computed_one(api, state):
+    customer = create_customer(api)
+    body = entry_body(customer["ID"], line(gl_id(state, "8000"), 100, VATAmountFC=20.99))
+    assert api.post(ENTRIES, json=body).json()["d"]["AmountFC"] == 120.99
+
+
+def test_a_customer_that_is_not_status_c_is_refused(api, state):
+    prospect = create_customer(api, Status="P")
+    response = api.post(ENTRIES, json=entry_body(prospect["ID"], line(gl_id(state, "8000"), 100)))
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldig: Klant (Type)"
+
+
+def test_a_journal_that_is_not_a_sales_journal_is_refused(api, state):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 1), Journal="20"))
+    assert error_text(response) == "Ongeldige referentie: Journals"
+
+
+def test_a_balance_sheet_gl_account_is_refused(api, state):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "1300"), 100)))
+    assert error_text(response) == "Ongeldig: Grootboekrekeningtype"
+
+
+def test_an_entry_without_lines_is_refused(api):
+    customer = create_customer(api)
+    assert error_text(api.post(ENTRIES, json=entry_body(customer["ID"]))) == "Verplicht: Boekingsregels"
+
+
+def test_several_validation_messages_are_joined_with_crlf(api, state):
+    prospect = create_customer(api, Status="S")
+    body = entry_body(prospect["ID"], line(gl_id(state, "8000"), 100, VATCode="99"))
+    assert error_text(api.post(ENTRIES, json=body)) == "Ongeldig: Klant (Type)\r\nOngeldige referentie: Btw-code"
+
+
+def test_a_cost_center_is_mandatory_or_forbidden_as_the_gl_account_says(api, state):
+    customer = create_customer(api)
+    projects = gl_id(state, "8030")  # UseCostcenter 1, UseCostunit 2
+    missing = api.post(ENTRIES, json=entry_body(customer["ID"], line(projects, 100)))
+    forbidden = api.post(ENTRIES, json=entry_body(customer["ID"], line(projects, 100, CostCenter="100", CostUnit="10")))
+    unknown = api.post(ENTRIES, json=entry_body(customer["ID"], line(projects, 100, CostCenter="999")))
+    fine = api.post(ENTRIES, json=entry_body(customer["ID"], line(projects, 100, CostCenter="100")))
+    assert error_text(missing) == "Verplicht: Kostenplaats"
+    assert error_text(forbidden) == "Niet toegestaan: Kostendrager"
+    assert error_text(unknown) == "Ongeldige referentie: Kostenplaats"
+    assert fine.status_code == 201
+
+
+def test_a_malformed_line_gl_account_guid_is_a_400(api):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line("8000", 100)))
+    assert response.status_code == 400
+    assert "property 'GLAccount' to type 'Guid'" in error_text(response)
+
+
+def test_a_negative_total_makes_a_credit_note(api, state):
+    assert create_entry(api, state, amount=-50)["Type"] == 21
+
+
+def test_a_client_entry_number_is_accepted_when_free_and_a_duplicate_is_refused(api, state):
+    assert create_entry(api, state, EntryNumber=25700100)["EntryNumber"] == 25700100
+    customer = create_customer(api)
+    again = entry_body(customer["ID"], line(gl_id(state, "8000"), 1), EntryNumber=25700100)
+    assert error_text(api.post(ENTRIES, json=again)) == "In gebruik: Boekstuknummer."
+
+
+def test_re_posting_the_same_entry_creates_a_duplicate(api, state):
+    customer = create_customer(api)
+    body = entry_body(customer["ID"], line(gl_id(state, "8000"), 100), YourRef="EDU-1")
+    first, second = api.post(ENTRIES, json=body).json()["d"], api.post(ENTRIES, json=body).json()["d"]
+    assert first["EntryID"] != second["EntryID"]
+    found = api.get(ENTRIES, params={"$filter": "YourRef eq 'EDU-1'"}).json()["d"]["results"]
+    assert len(found) == 2
+
+
+def test_a_closed_period_is_refused(api, state):
+    state.close_period(1234567, 2025, 3)
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 1)))
+    assert error_text(response) == "Periode is afgesloten: 2025 – 03"
+
+
+def test_a_processed_entry_refuses_put_and_delete(api, state):
+    entry = create_entry(api, state)
+    state.process_entry(1234567, entry["EntryID"])
+    assert error_text(api.put(_key(entry), json={"Description": "x"})) == "Reeds verwerkt"
+    assert error_text(api.delete(_key(entry))) == "Reeds verwerkt"
+
+
+def test_put_updates_header_fields(api, state):
+    entry = create_entry(api, state)
+    other = create_customer(api, Name="Other BV")
+    response = api.put(_key(entry), json={"Customer": other["ID"], "YourRef": "R2", "EntryDate": "2025-04-02"})
+    assert response.status_code == 204
+    updated = api.get(_key(entry)).json()["d"]
+    assert (updated["Customer"], updated["YourRef"], updated["ReportingPeriod"]) == (other["ID"], "R2", 4)
+
+
+def test_put_with_new_nested_lines_is_refused(api, state):
+    entry = create_entry(api, state)
+    response = api.put(_key(entry), json={"SalesEntryLines": [line(gl_id(state, "8000"), 5)]})
+    assert response.status_code == 400
+    assert error_text(response).startswith("Error processing request stream. Binding to new entities")
+
+
+def test_lines_come_inline_only_with_expand(api, state):
+    entry = create_entry(api, state)
+    expanded = api.get(_key(entry), params={"$expand": "SalesEntryLines"}).json()["d"]
+    lines = expanded["SalesEntryLines"]["results"]
+    assert [(row["LineNumber"], row["AmountFC"], row["GLAccountCode"]) for row in lines] == [(1, 100.0, "8000")]
+
+
+def test_adding_and_changing_lines_recomputes_the_entry(api, state):
+    entry = create_entry(api, state)
+    added = api.post("salesentry/SalesEntryLines", json={"EntryID": entry["EntryID"], **line(gl_id(state, "8000"), 50)})
+    assert added.json()["d"]["LineNumber"] == 2
+    api.put(f"salesentry/SalesEntryLines(guid'{added.json()['d']['ID']}')", json={"AmountFC": 200})
+    assert api.get(_key(entry)).json()["d"]["AmountFC"] == 363.0
+
+
+def test_deleting_the_last_line_deletes_the_entry(api, state):
+    entry = create_entry(api, state)
+    lines = api.get("salesentry/SalesEntryLines", params={"$filter": f"EntryID eq guid'{entry['EntryID']}'"})
+    only = lines.json()["d"]["results"][0]
+    assert api.delete(f"salesentry/SalesEntryLines(guid'{only['ID']}')").status_code == 204
+    assert api.get(_key(entry)).status_code == 404
+
+
+def test_deleting_an_entry_removes_its_lines(api, state):
+    entry = create_entry(api, state)
+    assert api.delete(_key(entry)).status_code == 204
+    assert state.division(1234567).lines == {}
+
+
+def test_business_errors_can_be_switched_to_400(api, state):
+    state.business_error_status = 400
+    customer = create_customer(api)
+    assert api.post(ENTRIES, json=entry_body(customer["ID"])).status_code == 400
+
+
+def test_entries_can_be_filtered_by_entry_date_customer_and_modified(api, state):
+    entry = create_entry(api, state)
+    text = (
+        f"EntryDate ge datetime'2025-03-01' and Customer eq guid'{entry['Customer']}' "
+        "and Modified gt datetime'2025-01-01T00:00:00'"
+    )
+    rows = api.get(ENTRIES, params={"$filter": text}).json()["d"]["results"]
+    assert [row["EntryID"] for row in rows] == [entry["EntryID"]]
+    assert api.get(ENTRIES, params={"$filter": f"EntryNumber eq {entry['EntryNumber']}"}).json()["d"]["results"]
