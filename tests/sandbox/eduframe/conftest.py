@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from sandbox.eduframe.app import create_app
-from sandbox.eduframe.clock import DEFAULT_TZ, Clock
+from sandbox.eduframe.clock import Clock
 from sandbox.eduframe.state import EduframeState
 from sandbox.server import SandboxServer
 
-from .helpers import Receiver
-
-START = datetime(2026, 6, 1, 9, 0, tzinfo=DEFAULT_TZ)
+from .helpers import START, Receiver
 
 
 @pytest.fixture

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sandbox.eduframe.clock import DEFAULT_TZ
+
+START = datetime(2026, 6, 1, 9, 0, tzinfo=DEFAULT_TZ)
 
 
 def course_line(world, units=1, unit_price="595.00", vat=None):
