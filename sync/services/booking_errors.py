@@ -1,0 +1,141 @@
+"""What an error means for an invoice record: its state, the words for the administrator, when to retry.
+
+Functional errors are never retried blindly: Exact blocks an endpoint for an hour after 10 error answers, so
+one broken invoice retried in a loop would stop every other invoice of the division.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from sync.errors import AuthError, FunctionalError, RetryableError, SyncError
+
+MAX_BACKOFF_MINUTES = 60
+RECONNECT_REASON = "Exact Online must be reconnected before this invoice can be booked."
+RECONNECT_HINT = "Reconnect Exact Online on the settings page; waiting invoices are then booked."
+
+# Exact's own words (Dutch catalogue) -> what the administrator should do, in their words.
+HINTS = (
+    (
+        "Ongeldige referentie: Journals",
+        "The 'Journal code' is not a sales journal of the division. Choose the "
+        "code of a sales journal (in Exact: Financial > Journals, type Sales) under 'Journal code' on the settings page.",
+    ),
+    (
+        "Grootboekrekeningtype",
+        "The ledger is not a revenue (profit and loss) account. Choose a revenue ledger under "
+        "'Ledger code' on the settings page or on the course template or edition.",
+    ),
+    (
+        "Ongeldige referentie: Grootboekrekening",
+        "The 'Ledger code' does not exist in the division. Correct it on the "
+        "settings page or on the course template or edition.",
+    ),
+    (
+        "Geblokkeerd: Grootboekrekening",
+        "The ledger is blocked in Exact. Unblock it in Exact or choose another 'Ledger code'.",
+    ),
+    (
+        "Verplicht: Kostenplaats",
+        "The ledger requires a cost center. Fill in 'Cost center' on the course template or "
+        "edition, or choose a ledger that does not require one.",
+    ),
+    (
+        "Verplicht: Kostendrager",
+        "The ledger requires a cost unit. Fill in 'Cost unit' on the course template or "
+        "edition, or choose a ledger that does not require one.",
+    ),
+    (
+        "Ongeldige referentie: Kostenplaats",
+        "The 'Cost center' does not exist in Exact. Correct it on the course "
+        "template or edition (the code, as in Exact: Financial > Cost centers).",
+    ),
+    (
+        "Ongeldige referentie: Kostendrager",
+        "The 'Cost unit' does not exist in Exact. Correct it on the course "
+        "template or edition (the code, as in Exact: Financial > Cost units).",
+    ),
+    (
+        "Niet toegestaan: Kostenplaats",
+        "The ledger does not allow a cost center. Empty 'Cost center' on the course "
+        "template or edition, or choose another 'Ledger code'.",
+    ),
+    (
+        "Niet toegestaan: Kostendrager",
+        "The ledger does not allow a cost unit. Empty 'Cost unit' on the course "
+        "template or edition, or choose another 'Ledger code'.",
+    ),
+    (
+        "Btw",
+        "Exact refuses the VAT code. Choose a sales VAT code of the division under VAT mapping on the settings "
+        "page (and check that the journal allows VAT).",
+    ),
+    (
+        "Klant (Type)",
+        "The Exact account is not a customer. Make it a customer in Exact (or undo the merge), then retry.",
+    ),
+    (
+        "Periode is afgesloten",
+        "The financial period of the invoice date is closed in Exact. Reopen it in Exact, then retry.",
+    ),
+    ("Reeds verwerkt", "The entry was already processed in Exact and cannot be changed. Retry to book a correction."),
+    ("Land", "Exact does not know the account's country. Correct the country of the account's address in Eduframe."),
+    ("Boekstuknummer", "The entry number is taken in the journal. Retry; Exact then picks the next free number."),
+)
+DEFAULT_HINT = "Correct what Exact names above (a setting, an override or the invoice), then retry from the sync log."
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an error leaves the record."""
+
+    state: str
+    error_kind: str
+    reason: str
+    fix_hint: str = ""
+    next_retry_at: object = None
+    retry_count: int = 0
+    exact_message: str = ""
+
+
+def fix_hint_for(exact_message: str) -> str:
+    """Return the administrator's fix for one of Exact's messages."""
+    return next((hint for needle, hint in HINTS if needle.lower() in exact_message.lower()), DEFAULT_HINT)
+
+
+def backoff(retry_count: int, retry_after: float | None = None) -> timedelta:
+    """1, 2, 4 ... 60 minutes, jittered by up to a fifth so a batch does not come back at once."""
+    minutes = min(MAX_BACKOFF_MINUTES, 2**retry_count)
+    delay = timedelta(minutes=minutes * random.uniform(0.8, 1.2))
+    return max(delay, timedelta(seconds=retry_after or 0))
+
+
+def outcome_for(error: SyncError, *, retry_count: int, source: str = "Exact Online") -> Outcome:
+    """Map an error (from `source`: "Exact Online" or "Eduframe") to the record's new state."""
+    if isinstance(error, AuthError) and source == "Eduframe":
+        reason = f"Eduframe refused our access ({error.message})."
+        return Outcome("pending", "auth", reason, "Install the plugin again from Eduframe's plugin settings.")
+    if isinstance(error, AuthError):
+        return Outcome("pending", "auth", f"{RECONNECT_REASON} ({error.message})", RECONNECT_HINT)
+    if isinstance(error, RetryableError):
+        when = timezone.now() + backoff(retry_count, error.retry_after)
+        reason = f"{error.message} Tried {retry_count + 1} time(s); trying again at {when:%H:%M} UTC."
+        return Outcome("pending", "retryable", reason, "", when, retry_count + 1)
+    message = error.message if isinstance(error, FunctionalError) else str(error)
+    return Outcome(
+        "needs_attention",
+        "functional",
+        f"{source} refused the invoice: {message}",
+        fix_hint_for(message),
+        exact_message=message,
+    )
+
+
+def is_refused_change(error: SyncError) -> bool:
+    """Tell whether Exact refuses to change an entry at all (processed, or in a closed period)."""
+    text = error.message.lower()
+    return isinstance(error, FunctionalError) and ("reeds verwerkt" in text or "periode is afgesloten" in text)

@@ -1,0 +1,106 @@
+"""The JSON we post to Exact for a plan: codes resolved to Exact GUIDs where Exact wants GUIDs (GL accounts)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from sync.services.entry_plan import EntryPlan, PlannedLine, Problem
+
+HEADER_FIELDS = (
+    "Journal",
+    "Customer",
+    "EntryDate",
+    "DueDate",
+    "YourRef",
+    "Description",
+    "PaymentReference",
+    "Document",
+)
+
+
+def gl_ids_resolve(lookups, plan: EntryPlan) -> tuple[dict[str, UUID], list[Problem]]:
+    """Map each ledger code of the plan to its GL account id (from the cached lookups), or name the unknown ones."""
+    ids, problems = {}, []
+    for code in sorted({line.ledger_code for line in plan.lines if line.ledger_code}):
+        account = lookups.gl_account(code)
+        if account is None:
+            problems.append(
+                Problem(
+                    f"The ledger code '{code}' does not exist in Exact division {plan.division}.",
+                    "Correct 'Ledger code' on the settings page, or on the course template or edition that uses it.",
+                )
+            )
+        else:
+            ids[code] = account.id
+    return ids, problems
+
+
+def line_payload(line: PlannedLine, gl_id) -> dict:
+    """One SalesEntryLines row: amounts excluding VAT, and always our own VAT amount (totals to the cent)."""
+    return {
+        "GLAccount": gl_id,
+        "Description": line.description,
+        "Quantity": line.quantity,
+        "AmountFC": line.amount_fc,
+        "VATCode": line.vat_code,
+        "VATAmountFC": line.vat_amount_fc,
+        "CostCenter": line.cost_center or None,
+        "CostUnit": line.cost_unit or None,
+    }
+
+
+def entry_payload(plan: EntryPlan, *, gl_ids: dict, customer, document) -> dict:
+    """The POST body of the sales entry; `EntryNumber` is left to the journal's number range."""
+    payload = {
+        "Journal": plan.journal_code,
+        "Customer": customer,
+        "EntryDate": plan.entry_date,
+        "DueDate": plan.due_date,
+        "YourRef": plan.your_ref,
+        "Description": plan.description,
+        "PaymentReference": plan.payment_reference,
+        "Document": document,
+        "SalesEntryLines": [line_payload(line, gl_ids.get(line.ledger_code)) for line in plan.lines],
+    }
+    if payload["DueDate"] is None:
+        del payload["DueDate"]
+    return payload
+
+
+def jsonable(value):
+    """Make a payload storable in a JSONField and printable: Decimals as strings, dates ISO, UUIDs as text."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | UUID):
+        return str(value)
+    return value
+
+
+def reversal_payload(entry, *, your_ref: str, entry_date: date) -> dict:
+    """A sales entry that cancels `entry` line by line, dated in an open period (today)."""
+    return {
+        "Journal": entry.journal,
+        "Customer": entry.customer,
+        "EntryDate": entry_date,
+        "YourRef": your_ref,
+        "Description": f"Reversal of {entry.your_ref} (deleted or replaced in Eduframe)",
+        "SalesEntryLines": [
+            {
+                "GLAccount": line.gl_account,
+                "Description": line.description,
+                "Quantity": line.quantity,
+                "AmountFC": -line.amount_fc,
+                "VATCode": line.vat_code or None,
+                "VATAmountFC": -line.vat_amount_fc,
+                "CostCenter": line.cost_center or None,
+                "CostUnit": line.cost_unit or None,
+            }
+            for line in entry.lines
+        ],
+    }

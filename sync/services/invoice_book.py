@@ -1,0 +1,201 @@
+"""Book one Eduframe invoice in Exact Online: claim, fetch, plan, account, document, entry, record.
+
+Every outcome lands on the InvoiceRecord (state, reason, fix hint, Exact ids, fingerprint) and on one
+SyncAttempt (what was sent, what Exact answered, the decisions, the number of Exact calls).
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from plugin.selectors import settings_get
+from sync.eduframe.client import EduframeClient
+from sync.errors import SyncError
+from sync.exact.client import ExactClient
+from sync.models import InvoiceRecord, SyncAttempt
+from sync.services.booking_errors import outcome_for
+from sync.services.booking_inputs import lookups_for, plan_for_invoice
+from sync.services.entry_payload import gl_ids_resolve, jsonable
+from sync.services.entry_plan import fingerprint
+from sync.services.entry_write import entry_remove
+from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
+from sync.services.invoice_entry import Booking, invoice_entry_book
+
+State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
+MAX_RUNS = 5
+
+
+def invoice_sync(*, record_id: int, trigger: str) -> SyncAttempt:
+    """Bring one invoice record in line with Eduframe, at most one worker at a time; return the attempt."""
+    for _ in range(MAX_RUNS):
+        token = invoice_claim(record_id=record_id)
+        if token is None:
+            if invoice_rerun_request(record_id=record_id):
+                return _not_run(record_id, trigger)
+            continue  # the holder released just now: claim it ourselves
+        try:
+            attempt = _sync_claimed(record_id, trigger)
+        finally:
+            rerun = invoice_release(record_id=record_id, token=token)
+        if not rerun:
+            return attempt
+    return attempt
+
+
+def _not_run(record_id: int, trigger: str) -> SyncAttempt:
+    """An unsaved attempt: the holder of the claim runs again with the latest data, so nothing is lost."""
+    record = InvoiceRecord.objects.get(pk=record_id)
+    return SyncAttempt(
+        invoice=record,
+        trigger=trigger,
+        outcome=Outcome.SKIPPED,
+        message="Another attempt for this invoice is running; it runs once more afterwards with the latest data.",
+    )
+
+
+def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
+    record = InvoiceRecord.objects.select_related("installation").get(pk=record_id)
+    attempt = SyncAttempt.objects.create(invoice=record, trigger=trigger, request_payload={})
+    booking = Booking(record=record, attempt=attempt)
+    try:
+        _run(booking)
+    except SyncError as error:
+        _fail(booking, error)
+    except Exception as error:
+        _finish(booking, Outcome.FAILED, f"Unexpected error: {error!r}")
+        raise
+    finally:
+        attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
+        attempt.finished_at = timezone.now()
+        attempt.save()
+    return attempt
+
+
+def _run(booking: Booking) -> None:
+    record = booking.record
+    booking.source = "Eduframe"
+    booking.eduframe = EduframeClient(record.installation)
+    invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
+    if invoice is None:
+        return _invoice_gone(booking)
+    _snapshot(record, invoice)
+    if invoice.status == "concept":
+        return _settle(booking, State.SKIPPED, Outcome.SKIPPED, "Concept invoice: booked once it is opened.")
+    settings = settings_get(installation=record.installation)
+    if (
+        settings.sync_from
+        and invoice.opened_at
+        and invoice.opened_at < settings.sync_from
+        and not record.exact_entry_id
+    ):
+        reason = f"Dated {invoice.opened_at:%Y-%m-%d}, before 'Sync from' ({settings.sync_from:%Y-%m-%d}): not booked."
+        return _settle(booking, State.SKIPPED, Outcome.SKIPPED, reason)
+    booking.exact = ExactClient.for_installation(record.installation)
+    booking.source = "Exact Online"
+    lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
+    booking.plan = plan = plan_for_invoice(
+        installation=record.installation, eduframe=booking.eduframe, lookups=lookups, invoice=invoice
+    )
+    booking.attempt.decisions = jsonable(plan.decisions)
+    if plan.problems:
+        return _needs_attention(booking, plan.problems)
+    booking.fingerprint = fingerprint(plan)
+    if record.exact_entry_id and record.booked_fingerprint == booking.fingerprint:
+        message = "Nothing changed for the books since the last booking: no call to Exact."
+        return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
+    booking.gl_ids, problems = gl_ids_resolve(lookups, plan)
+    if problems:
+        return _needs_attention(booking, problems)
+    invoice_entry_book(booking, invoice)
+    _booked(booking)
+
+
+def _snapshot(record: InvoiceRecord, invoice) -> None:
+    """Keep the invoice's headline on the record for the sync log."""
+    record.number = invoice.number or ""
+    record.eduframe_account_id = invoice.account_id
+    record.account_name = invoice.account_name or ""
+    record.eduframe_status = invoice.status
+    record.invoice_date = invoice.opened_at
+    record.total_incl = invoice.total_incl
+    record.eduframe_updated_at = invoice.updated_at
+
+
+def _invoice_gone(booking: Booking) -> None:
+    """Eduframe deleted the invoice: delete its entry in Exact, or reverse it when Exact refuses the delete."""
+    record = booking.record
+    if record.state == State.DELETED or not record.exact_entry_id:
+        return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
+    booking.exact = ExactClient.for_installation(record.installation)
+    booking.source = "Exact Online"
+    how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
+    booking.attempt.request_payload["reversal"] = jsonable(reversal)
+    words = {
+        "deleted": f"its entry {record.exact_entry_number} was deleted from Exact",
+        "reversed": f"Exact refused to delete the processed entry {record.exact_entry_number}, so it was reversed "
+        f"by an entry with YourRef {record.number}-R",
+        "gone": f"its entry {record.exact_entry_number} was already gone from Exact",
+    }
+    booking.attempt.exact_entry_id = record.exact_entry_id
+    record.exact_entry_id = None
+    record.booked_fingerprint = ""
+    _settle(booking, State.DELETED, Outcome.DELETED, f"Deleted in Eduframe: {words[how]}.")
+
+
+def _settle(booking: Booking, state: str, outcome: str, reason: str, fix_hint: str = "") -> None:
+    record = booking.record
+    record.state, record.reason, record.fix_hint = state, reason, fix_hint
+    record.error_kind, record.next_retry_at = "", None
+    if state != State.PENDING:
+        record.retry_count = 0
+    record_save(record)
+    _finish(booking, outcome, reason)
+
+
+def _needs_attention(booking: Booking, problems) -> None:
+    reason = " ".join(p.reason for p in problems)
+    hint = " ".join(dict.fromkeys(p.fix_hint for p in problems))
+    _settle(booking, State.NEEDS_ATTENTION, Outcome.FAILED, reason, hint)
+    booking.record.error_kind = InvoiceRecord.ErrorKind.FUNCTIONAL
+    booking.record.save(update_fields=["error_kind", "updated_at"])
+    booking.attempt.error_kind = InvoiceRecord.ErrorKind.FUNCTIONAL
+
+
+def _booked(booking: Booking) -> None:
+    record, entry = booking.record, booking.entry
+    record.exact_entry_id = entry.entry_id
+    record.exact_entry_number = entry.entry_number
+    record.exact_division = booking.plan.division
+    record.booked_fingerprint = booking.fingerprint
+    record.booked_payload = {"entry": jsonable(booking.payload), "pdf_fingerprint": booking.pdf_fingerprint}
+    record.booked_at = timezone.now()
+    booking.attempt.exact_entry_id, booking.attempt.exact_entry_number = entry.entry_id, entry.entry_number
+    booking.attempt.response = jsonable({"EntryID": entry.entry_id, "EntryNumber": entry.entry_number})
+    _settle(booking, State.BOOKED, booking.outcome, booking.message)
+
+
+def _fail(booking: Booking, error: SyncError) -> None:
+    record = booking.record
+    result = outcome_for(error, retry_count=record.retry_count, source=booking.source)
+    record.state, record.error_kind, record.reason, record.fix_hint = (
+        result.state,
+        result.error_kind,
+        result.reason,
+        result.fix_hint,
+    )
+    record.next_retry_at, record.retry_count = result.next_retry_at, result.retry_count
+    record_save(record)
+    booking.attempt.error_kind = result.error_kind
+    booking.attempt.exact_message = result.exact_message
+    _finish(booking, Outcome.FAILED, result.reason)
+
+
+def record_save(record: InvoiceRecord) -> None:
+    """Save the record but never its claim fields: those belong to the conditional UPDATEs of the lock."""
+    skip = {"id", "claimed_until", "claim_token", "created_at"}
+    record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
+
+
+def _finish(booking: Booking, outcome: str, message: str) -> None:
+    booking.attempt.outcome = outcome
+    booking.attempt.message = message

@@ -1,0 +1,170 @@
+"""The Exact writes of one booking: account, document and PDF, then the sales entry (create, update or replace).
+
+Dedupe rule for the entry (the cheapest safe one): before POSTing an entry for a record without an entry id,
+we look up `YourRef eq number` only when an earlier attempt of this record logged an entry request. Each
+attempt logs its request (committed) *before* sending it, so a lost answer, a crash or a timeout always leaves
+that trace, and a brand-new invoice costs no lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sync.errors import FunctionalError
+from sync.models import InvoiceRecord, SyncAttempt
+from sync.services.account_match import account_ensure
+from sync.services.booking_errors import is_refused_change
+from sync.services.booking_inputs import pdf_fingerprint
+from sync.services.document_attach import attachment_replace, document_ensure
+from sync.services.entry_payload import entry_payload, jsonable
+from sync.services.entry_plan import EntryPlan
+from sync.services.entry_write import (
+    PROCESSED,
+    entry_create,
+    entry_remove,
+    entry_reverse,
+    entry_update,
+    live_entry_by_ref,
+)
+
+Outcome = SyncAttempt.Outcome
+
+
+@dataclass
+class Booking:
+    """What one attempt knows while it runs."""
+
+    record: InvoiceRecord
+    attempt: SyncAttempt
+    source: str = "Eduframe"
+    eduframe: object = None
+    exact: object = None
+    plan: EntryPlan | None = None
+    fingerprint: str = ""
+    pdf_fingerprint: str = ""
+    gl_ids: dict = field(default_factory=dict)
+    payload: dict | None = None
+    entry: object = None
+    outcome: str = Outcome.CREATED
+    message: str = ""
+
+
+def _log_request(booking: Booking, key: str, payload) -> None:
+    """Store what we are about to send, committed, before sending it (the trace the dedupe rule reads)."""
+    booking.attempt.request_payload[key] = jsonable(payload)
+    booking.attempt.save(update_fields=["request_payload"])
+
+
+def _sent_before(booking: Booking, key: str) -> bool:
+    earlier = booking.record.attempts.exclude(pk=booking.attempt.pk)
+    return earlier.filter(request_payload__has_key=key).exists()
+
+
+def _retire_other_division(booking: Booking) -> None:
+    """The division setting changed: remove the entry from the old division, then book afresh in the new one."""
+    record = booking.record
+    how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
+    if reversal:
+        booking.attempt.request_payload["reversal"] = jsonable(reversal)
+    record.exact_entry_id = record.exact_document_id = None
+    record.booked_payload = None
+    record.save(update_fields=["exact_entry_id", "exact_document_id", "booked_payload", "updated_at"])
+
+
+def _document(booking: Booking, invoice, customer) -> None:
+    record, plan = booking.record, booking.plan
+    previous = record.booked_payload or {}
+    booking.pdf_fingerprint = pdf_fingerprint(plan)
+
+    def pdf() -> bytes:
+        return booking.eduframe.invoice_pdf(invoice.id)
+
+    if record.exact_document_id is None or record.exact_entry_id is None:
+        sent = record.exact_document_id is None and _sent_before(booking, "document")
+        if record.exact_document_id is None:
+            _log_request(booking, "document", {"Subject": f"Eduframe invoice {plan.your_ref}", "Type": 10})
+        document_ensure(
+            client=booking.exact,
+            record=record,
+            division=plan.division,
+            number=plan.your_ref,
+            customer=customer,
+            pdf=pdf,
+            sent_before=sent,
+        )
+    elif previous.get("pdf_fingerprint") != booking.pdf_fingerprint:
+        _log_request(booking, "attachment", {"FileName": f"{plan.your_ref}.pdf", "replaces": "the previous PDF"})
+        attachment_replace(
+            client=booking.exact,
+            division=plan.division,
+            document_id=record.exact_document_id,
+            number=plan.your_ref,
+            pdf=pdf,
+        )
+
+
+def _create(booking: Booking) -> None:
+    _log_request(booking, "entry", booking.payload)
+    booking.entry = entry_create(booking.exact, booking.plan.division, booking.payload)
+    booking.outcome = Outcome.CREATED
+    booking.message = f"Booked as entry {booking.entry.entry_number} in division {booking.plan.division}."
+
+
+def _replace(booking: Booking, current) -> None:
+    """Exact refuses to change the entry: reverse it (a processed entry cannot be deleted) and book anew."""
+    record = booking.record
+    reversal = entry_reverse(booking.exact, booking.plan.division, current, record.number)
+    booking.attempt.request_payload["reversal"] = jsonable(reversal)
+    # Forget the reversed entry at once (committed), so a failure below never reverses it twice.
+    record.exact_entry_id = None
+    record.save(update_fields=["exact_entry_id", "updated_at"])
+    _create(booking)
+    booking.outcome = Outcome.UPDATED
+    booking.message = (
+        f"Entry {current.entry_number} could not be changed in Exact, so it was reversed ({record.number}-R) "
+        f"and the invoice booked again as entry {booking.entry.entry_number}."
+    )
+
+
+def _update(booking: Booking, current) -> None:
+    division = booking.plan.division
+    if current.status == PROCESSED or current.journal != booking.payload["Journal"]:
+        return _replace(booking, current)  # known to be refused: spare Exact's error budget
+    previous = (booking.record.booked_payload or {}).get("entry")
+    try:
+        writes = entry_update(booking.exact, division, current, booking.payload, previous)
+    except FunctionalError as error:
+        if not is_refused_change(error):
+            raise
+        booking.attempt.exact_message = error.message
+        return _replace(booking, current)
+    _log_request(booking, "entry", booking.payload)
+    booking.entry = current
+    booking.outcome = Outcome.UPDATED
+    booking.message = f"Entry {current.entry_number} updated in place ({writes} change(s) sent to Exact)."
+
+
+def invoice_entry_book(booking: Booking, invoice) -> None:
+    """Make Exact hold exactly one live entry for the invoice, as planned, with its PDF."""
+    record, plan, exact = booking.record, booking.plan, booking.exact
+    if record.exact_entry_id and record.exact_division != plan.division:
+        _retire_other_division(booking)
+    account_fields = plan.account.exact_fields()
+    customer = account_ensure(
+        client=exact,
+        installation=record.installation,
+        division=plan.division,
+        account_fields=account_fields,
+        eduframe_account_id=plan.eduframe_account_id,
+    )
+    booking.attempt.request_payload["account"] = account_fields
+    _document(booking, invoice, customer)
+    booking.payload = entry_payload(plan, gl_ids=booking.gl_ids, customer=customer, document=record.exact_document_id)
+    current = None
+    if record.exact_entry_id:
+        current = exact.get_sales_entry(plan.division, record.exact_entry_id)
+    elif _sent_before(booking, "entry"):
+        current = live_entry_by_ref(exact, plan.division, plan.your_ref)
+    if current is None:
+        return _create(booking)
+    _update(booking, current)
