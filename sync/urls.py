@@ -1,3 +1,7 @@
-urlpatterns: list = [
-    # The webhook receiver: POST /webhooks/eduframe/<installation id>/<secret>
+from django.urls import path
+
+from sync import views
+
+urlpatterns = [
+    path("webhooks/eduframe/<int:installation_id>/<str:secret>", views.eduframe_webhook, name="eduframe-webhook"),
 ]

@@ -1,0 +1,138 @@
+"""Reconciliation: the periodic full scan that catches invoices whose webhook never arrived.
+
+Eduframe has no "changed since" filter on invoices, so we list every non-concept invoice and compare its
+`updated_at` with what the record saw last. Enqueueing is cheap and idempotent; the sync re-fetches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Avg, Count
+
+from plugin.models import ExactConnection, Installation
+from plugin.selectors import settings_get
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt
+from sync.services.invoice_queue import invoice_enqueue
+
+LISTED_STATUSES = ["open", "paid", "expired"]
+# Re-looked at even when unchanged: still waiting, or skipped because of a `Sync from` that may have moved.
+RESCAN_STATES = {InvoiceRecord.State.PENDING, InvoiceRecord.State.SKIPPED}
+
+# Exact calls to book one invoice when we have too little history: a new customer also costs the account
+# lookups and its creation; a known one costs the document, the attachment, the entry and a check.
+CALLS_NEW_CUSTOMER = 6
+CALLS_KNOWN_CUSTOMER = 4
+ENOUGH_ATTEMPTS = 20
+DEFAULT_DAILY_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class SyncFromEstimate:
+    invoices_added: int
+    exact_calls: int
+    days_of_budget: int
+
+
+def installations_ready():
+    """Active installations with a usable Exact connection and complete global settings."""
+    return (
+        Installation.objects.filter(
+            is_active=True,
+            exact_connection__status=ExactConnection.Status.CONNECTED,
+            settings__division__isnull=False,
+            settings__sync_from__isnull=False,
+        )
+        .exclude(exact_connection__refresh_token="")
+        .exclude(settings__journal_code="")
+        .exclude(settings__ledger_code="")
+    )
+
+
+def _listed_invoices(installation: Installation):
+    from sync.eduframe.client import EduframeClient
+
+    return EduframeClient(installation).iter_invoices(statuses=LISTED_STATUSES)
+
+
+def _in_range(invoice, since: date | None) -> bool:
+    # An invoice without a date is left to the worker, which knows how to explain skipping it.
+    return since is None or invoice.opened_at is None or invoice.opened_at >= since
+
+
+def _needs_sync(invoice, seen: tuple[str, object] | None) -> bool:
+    if seen is None:
+        return True
+    state, updated_at = seen
+    if state in RESCAN_STATES or updated_at is None or invoice.updated_at is None:
+        return True
+    return invoice.updated_at > updated_at
+
+
+def installation_reconcile(*, installation: Installation, since: date | None = None, trigger: str = "reconcile") -> int:
+    """Enqueue every listed invoice that is new, changed or waiting, and every booked one that vanished."""
+    since = since or settings_get(installation=installation).sync_from
+    records = InvoiceRecord.objects.filter(installation=installation)
+    known = {row[0]: row[1:] for row in records.values_list("eduframe_invoice_id", "state", "eduframe_updated_at")}
+    listed: set[int] = set()
+    to_sync: list[int] = []
+    for invoice in _listed_invoices(installation):
+        listed.add(invoice.id)
+        if _in_range(invoice, since) and _needs_sync(invoice, known.get(invoice.id)):
+            to_sync.append(invoice.id)
+    # Only concept invoices can be deleted; a booked one missing from the list is checked (404 -> deleted).
+    vanished = [ef_id for ef_id, (state, _) in known.items() if state == InvoiceRecord.State.BOOKED]
+    to_sync += [ef_id for ef_id in vanished if ef_id not in listed]
+    for eduframe_invoice_id in to_sync:
+        invoice_enqueue(installation=installation, eduframe_invoice_id=eduframe_invoice_id, trigger=trigger)
+    return len(to_sync)
+
+
+def _calls_per_invoice_from_history(installation: Installation) -> float | None:
+    """The average Exact calls of this installation's bookings, once there are enough of them."""
+    stats = SyncAttempt.objects.filter(
+        invoice__installation=installation, outcome=SyncAttempt.Outcome.CREATED, exact_calls__gt=0
+    ).aggregate(n=Count("id"), avg=Avg("exact_calls"))
+    return stats["avg"] if stats["n"] >= ENOUGH_ATTEMPTS else None
+
+
+def _invoices_to_add(installation: Installation, new_date: date, current: date) -> list:
+    booked = set(
+        InvoiceRecord.objects.filter(installation=installation, state=InvoiceRecord.State.BOOKED).values_list(
+            "eduframe_invoice_id", flat=True
+        )
+    )
+    return [
+        invoice
+        for invoice in _listed_invoices(installation)
+        if invoice.opened_at and new_date <= invoice.opened_at < current and invoice.id not in booked
+    ]
+
+
+def _estimate_calls(installation: Installation, invoices: list) -> int:
+    average = _calls_per_invoice_from_history(installation)
+    if average is not None:
+        return math.ceil(average * len(invoices))
+    known = set(AccountLink.objects.filter(installation=installation).values_list("eduframe_account_id", flat=True))
+    calls = 0
+    for invoice in invoices:
+        calls += CALLS_KNOWN_CUSTOMER if invoice.account_id in known else CALLS_NEW_CUSTOMER
+        known.add(invoice.account_id)
+    return calls
+
+
+def sync_from_estimate(*, installation: Installation, new_date: date) -> SyncFromEstimate:
+    """Estimate what an earlier `Sync from` adds: invoices to book, Exact calls, days of the daily budget."""
+    current = settings_get(installation=installation).sync_from
+    # No current date means everything is already in scope; a later date adds nothing.
+    if current is None or new_date >= current:
+        return SyncFromEstimate(invoices_added=0, exact_calls=0, days_of_budget=0)
+    invoices = _invoices_to_add(installation, new_date, current)
+    calls = _estimate_calls(installation, invoices)
+    connection = ExactConnection.objects.filter(installation=installation).first()
+    daily_limit = (connection and connection.daily_limit) or DEFAULT_DAILY_LIMIT
+    return SyncFromEstimate(
+        invoices_added=len(invoices), exact_calls=calls, days_of_budget=math.ceil(calls / daily_limit)
+    )

@@ -1,0 +1,92 @@
+"""Thin Celery tasks: ids in, one service call; the services own idempotency and the records.
+
+Only RetryableError (timeouts, 5xx, 429) is retried here, with backoff and a cap. Functional and auth
+errors are recorded by the services and parked; anything else is a bug and fails loudly, once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from django.conf import settings
+
+from sync.errors import RetryableError
+
+logger = logging.getLogger(__name__)
+
+_LIMITS = {
+    "acks_late": True,
+    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
+}
+_RETRY_TRANSIENT = {
+    "autoretry_for": (RetryableError,),
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+def _sync_invoice_task_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+    """Record on the invoice that its sync gave up, so the log shows it and the retry scan takes it again."""
+    from sync.services.invoice_queue import invoice_record_task_failure
+
+    record_id = args[0] if args else kwargs.get("record_id")
+    logger.error("sync_invoice_task gave up on record %s: %r", record_id, exc)
+    if record_id is not None:
+        message = getattr(exc, "message", None) or repr(exc)
+        retryable = isinstance(exc, (RetryableError, SoftTimeLimitExceeded, TimeLimitExceeded))
+        invoice_record_task_failure(record_id=record_id, message=message, retryable=retryable)
+
+
+@shared_task(**_LIMITS, **_RETRY_TRANSIENT, on_failure=_sync_invoice_task_failure)
+def sync_invoice_task(record_id: int, trigger: str) -> None:
+    """Book, update or remove one invoice in Exact."""
+    from sync.services.invoice_book import invoice_sync
+
+    invoice_sync(record_id=record_id, trigger=trigger)
+
+
+@shared_task(**_LIMITS)
+def process_webhook_event_task(event_id: int) -> None:
+    """Act on one stored Eduframe webhook."""
+    from sync.services.webhook_events import webhook_event_process
+
+    webhook_event_process(event_id=event_id)
+
+
+@shared_task(**_LIMITS, **_RETRY_TRANSIENT)
+def reconcile_installation_task(installation_id: int, since: str | None = None) -> None:
+    """Compare one installation's Eduframe invoices with the records and enqueue what is missing."""
+    from sync.services.reconcile import installation_reconcile, installations_ready
+
+    installation = installations_ready().filter(pk=installation_id).first()
+    if installation is None:
+        # Not connected, not configured or uninstalled: its invoices would only end up needing attention.
+        logger.info("Installation %s is not ready to sync; reconciliation skipped.", installation_id)
+        return
+    since_date = date.fromisoformat(since) if since else None
+    count = installation_reconcile(installation=installation, since=since_date, trigger="reconcile")
+    logger.info("Installation %s: %s invoices queued by reconciliation.", installation_id, count)
+
+
+@shared_task(**_LIMITS)
+def reconcile_installations() -> int:
+    """Beat: start a reconciliation of every installation that is ready to sync."""
+    from sync.services.reconcile import installations_ready
+
+    ids = list(installations_ready().values_list("pk", flat=True))
+    for installation_id in ids:
+        reconcile_installation_task.delay(installation_id)
+    return len(ids)
+
+
+@shared_task(**_LIMITS)
+def retry_due_invoices() -> int:
+    """Beat: enqueue the invoices whose retry time has come."""
+    from sync.services.invoice_queue import invoices_enqueue_due_retries
+
+    return invoices_enqueue_due_retries()

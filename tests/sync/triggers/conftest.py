@@ -1,0 +1,45 @@
+"""Fixtures for the triggers: an installation ready to sync, and the task seams patched (never eager)."""
+
+from __future__ import annotations
+
+from datetime import date
+from unittest.mock import patch
+
+import pytest
+
+from plugin.models import ExactConnection
+from sync import tasks
+from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
+
+
+@pytest.fixture
+def installation(db):
+    """An installation with a connected Exact and complete settings (Sync from 1 January 2026)."""
+    installation = InstallationFactory(educator_slug="demo-academy", eduframe_tenant_id="tenant-1")
+    ExactConnectionFactory(installation=installation, status=ExactConnection.Status.CONNECTED)
+    GlobalSettingsFactory(installation=installation, sync_from=date(2026, 1, 1))
+    return installation
+
+
+@pytest.fixture
+def sync_delay():
+    """`sync_invoice_task.delay`, patched at the seam: what would have been sent to the broker."""
+    with patch.object(tasks.sync_invoice_task, "delay", autospec=True) as delay:
+        yield delay
+
+
+@pytest.fixture
+def webhook_delay():
+    with patch.object(tasks.process_webhook_event_task, "delay", autospec=True) as delay:
+        yield delay
+
+
+@pytest.fixture
+def reconcile_delay():
+    with patch.object(tasks.reconcile_installation_task, "delay", autospec=True) as delay:
+        yield delay
+
+
+def sent_record_ids(delay) -> list[int]:
+    """The record ids the patched delay was called with, in order."""
+    return [call.args[0] for call in delay.call_args_list]
