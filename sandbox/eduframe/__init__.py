@@ -1,1 +1,1 @@
-"""An offline simulator of the Eduframe Admin API (see docs in README.md beside this file)."""
+"""An offline simulator of the Eduframe Admin API; README.md beside this file lists the modules and choices."""
