@@ -1,0 +1,308 @@
+"""The Eduframe Admin API client (`{EDUFRAME_BASE_URL}/api/v1`): entities out, our error classes on failure.
+
+Lists use cursor pagination: we ask 100 per page (Drieam's advice) and follow `Link: rel="next"` verbatim.
+Catalog variants, planned courses and courses are cached on the instance, so resolving the course of
+each item of one invoice costs few calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from django.conf import settings
+
+from plugin.models import Installation
+from sync.eduframe import entities as e
+from sync.eduframe.tokens import bearer_for, mark_auth_error
+from sync.errors import AmbiguousError, AuthError, FunctionalError, NotFoundError, RetryableError
+
+PER_PAGE = 100
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The scope each endpoint needs (notes section 1.2), to name it when Eduframe answers 403.
+_SCOPES = (
+    ("/invoice_vats", "settings:read"),
+    ("/signup_questions", "settings:read"),
+    ("/invoices", "invoices:read"),
+    ("/accounts", "relations:read"),
+    ("/courses", "courses:read"),
+    ("/planned_courses", "courses:read"),
+    ("/catalog", "courses:read"),
+)
+# One cheap GET per scope the sync needs.
+SCOPE_PROBES = (
+    ("invoices:read", "/invoices"),
+    ("relations:read", "/accounts"),
+    ("courses:read", "/courses"),
+    ("courses:read", "/catalog/variants"),
+    ("settings:read", "/invoice_vats"),
+    ("settings:modify", "/webhooks"),
+)
+_UNSET = object()
+
+
+def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """Build the one httpx.Client of an EduframeClient: explicit timeout, our User-Agent, JSON."""
+    kwargs = {"transport": transport} if transport is not None else {}
+    return httpx.Client(
+        base_url=settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1",
+        timeout=httpx.Timeout(settings.HTTP_TIMEOUT_SECONDS, connect=5.0),
+        headers={"User-Agent": "EduExact/0.1", "Accept": "application/json"},
+        **kwargs,
+    )
+
+
+def scope_for(method: str, path: str) -> str | None:
+    """Return the Eduframe scope an endpoint needs, when known."""
+    if path.startswith("/webhooks"):
+        return "settings:modify" if method in WRITES else "settings:read"
+    return next((scope for prefix, scope in _SCOPES if path.startswith(prefix)), None)
+
+
+class EduframeClient:
+    """Talks to Eduframe for one installation; `calls_made` counts the HTTP calls of this instance."""
+
+    def __init__(self, installation: Installation, *, transport: httpx.BaseTransport | None = None):
+        self.installation = installation
+        self.calls_made = 0
+        self._transport = transport
+        self.http = make_http_client(transport)
+        self._cache: dict[tuple[str, int], object] = {}
+        self._vat_slug = _UNSET
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> EduframeClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def current_educator(self) -> e.Educator:
+        """Return the tenant the token belongs to."""
+        # Reference: https://developer.eduframe.nl/ (Educators: GET /educators/current)
+        return e.Educator.from_api(self._json("GET", "/educators/current"))
+
+    def get_invoice(self, invoice_id: int) -> e.Invoice | None:
+        """Return one invoice with its items, or None when it does not exist (any more)."""
+        # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices/{id})
+        return self._get(f"/invoices/{int(invoice_id)}", e.Invoice, {"include": "invoice_items"})
+
+    def iter_invoices(self, *, statuses: list[str] | None = None) -> Iterator[e.Invoice]:
+        """Yield every invoice, optionally of some statuses (one status per request: the array style varies)."""
+        # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices)
+        for status in statuses or [None]:
+            params = {"include": "invoice_items", **({"status": status} if status else {})}
+            for row in self._pages("/invoices", params):
+                yield e.Invoice.from_api(row)
+
+    def invoice_pdf(self, invoice_id: int) -> bytes:
+        """Return the invoice's PDF (Eduframe sends it base64 in `{"data": ...}`)."""
+        # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices/{id}/pdf)
+        data = self._json("GET", f"/invoices/{int(invoice_id)}/pdf")
+        try:
+            return base64.b64decode(data["data"], validate=True)
+        except (KeyError, TypeError, binascii.Error) as exc:
+            raise FunctionalError("Eduframe sent an invoice PDF we cannot decode.") from exc
+
+    def get_account(self, account_id: int) -> e.Account | None:
+        """Return one account (with address and custom fields), or None."""
+        # Reference: https://developer.eduframe.nl/ (Accounts: GET /accounts/{id})
+        return self._get(f"/accounts/{int(account_id)}", e.Account)
+
+    def vat_number_slug(self) -> str | None:
+        """Return the slug of the account field holding the VAT number (by system_name, else by field type)."""
+        # Reference: https://developer.eduframe.nl/ (Signup questions: GET /signup_questions)
+        if self._vat_slug is _UNSET:
+            rows = [e.SignupQuestion.from_api(r) for r in self._pages("/signup_questions", {"for_type": "account"})]
+            rows = [q for q in rows if q.for_type in ("", "account")]
+            by_name = [q for q in rows if q.system_name == "vat_number"]
+            by_type = [q for q in rows if q.field_type == "vat_number"]
+            chosen = (by_name or by_type or [None])[0]
+            self._vat_slug = chosen.slug if chosen else None
+        return self._vat_slug
+
+    def vat_number_of(self, account: e.Account) -> str | None:
+        """Return the account's VAT number, or None when it has none."""
+        slug = self.vat_number_slug()
+        value = account.custom.get(slug) if slug else None
+        if value is None:
+            return None
+        return str(value).strip() or None
+
+    def invoice_vats(self) -> list[e.InvoiceVat]:
+        """Return the tenant's VAT rates."""
+        # Reference: https://developer.eduframe.nl/ (Invoice VATs: GET /invoice_vats)
+        return [e.InvoiceVat.from_api(row) for row in self._pages("/invoice_vats", {})]
+
+    def get_catalog_variant(self, variant_id: int) -> e.CatalogVariant | None:
+        """Return a catalog variant (a product edition), or None."""
+        # Reference: https://developer.eduframe.nl/ (Catalog: GET /catalog/variants/{id})
+        return self._cached(f"/catalog/variants/{int(variant_id)}", e.CatalogVariant)
+
+    def get_planned_course(self, planned_course_id: int) -> e.PlannedCourse | None:
+        """Return a planned course (a course edition), or None."""
+        # Reference: https://developer.eduframe.nl/ (Planned courses: GET /planned_courses/{id})
+        return self._cached(f"/planned_courses/{int(planned_course_id)}", e.PlannedCourse)
+
+    def get_course(self, course_id: int) -> e.Course | None:
+        """Return a course (template), or None."""
+        # Reference: https://developer.eduframe.nl/ (Courses: GET /courses/{id})
+        return self._cached(f"/courses/{int(course_id)}", e.Course)
+
+    def courses_page(
+        self, *, search: str | None = None, cursor: str | None = None, per_page: int = 25
+    ) -> tuple[list[e.Course], str | None]:
+        """Return one page of courses and the cursor of the next page (None on the last)."""
+        # Reference: https://developer.eduframe.nl/ (Courses: GET /courses)
+        params = {
+            "per_page": per_page,
+            **({"search": search} if search else {}),
+            **({"cursor": cursor} if cursor else {}),
+        }
+        response = self._request("GET", "/courses", params=params)
+        rows = self._body(response)
+        next_url = response.links.get("next", {}).get("url")
+        next_cursor = parse_qs(urlsplit(next_url).query).get("cursor", [None])[0] if next_url and rows else None
+        return [e.Course.from_api(row) for row in rows], next_cursor
+
+    def planned_courses_of(self, course_id: int) -> list[e.PlannedCourse]:
+        """Return the editions of a course."""
+        # Reference: https://developer.eduframe.nl/ (Planned courses: GET /courses/{course_id}/planned_courses)
+        return [e.PlannedCourse.from_api(row) for row in self._pages(f"/courses/{int(course_id)}/planned_courses", {})]
+
+    def item_course(self, item: e.InvoiceItem) -> tuple[int | None, int | None]:
+        """Return (course id, planned course id) of an invoice item, via its catalog variant."""
+        if not item.catalog_variant_id:
+            return None, None
+        variant = self.get_catalog_variant(item.catalog_variant_id)
+        if variant is None or variant.variantable_type != "PlannedCourse" or not variant.variantable_id:
+            return None, None
+        planned = self.get_planned_course(variant.variantable_id)
+        return (planned.course_id if planned else None), variant.variantable_id
+
+    def list_webhooks(self) -> list[e.Webhook]:
+        """Return the tenant's webhooks."""
+        # Reference: https://developer.eduframe.nl/ (Webhooks: GET /webhooks)
+        return [e.Webhook.from_api(row) for row in self._pages("/webhooks", {})]
+
+    def create_webhook(self, *, url: str, events: list[str]) -> e.Webhook:
+        """Register a webhook for these events."""
+        # Reference: https://developer.eduframe.nl/ (Webhooks: POST /webhooks)
+        body = {"url": url, "active": True, "events": list(events)}
+        return e.Webhook.from_api(self._json("POST", "/webhooks", json=body))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Remove a webhook."""
+        # Reference: https://developer.eduframe.nl/ (Webhooks: DELETE /webhooks/{id})
+        self._request("DELETE", f"/webhooks/{webhook_id}")
+
+    def missing_scopes(self) -> list[str]:
+        """Return the scopes the sync needs that the token lacks (one cheap GET per scope)."""
+        missing: list[str] = []
+        for scope, path in SCOPE_PROBES:
+            if scope in missing:
+                continue
+            try:
+                self._request("GET", path, params={"per_page": 1})
+            except NotFoundError:
+                # Eduframe may hide what a token may not read behind a 404 (notes 1.2).
+                missing.append(scope)
+            except FunctionalError as exc:
+                if exc.status == 403:
+                    missing.append(scope)
+        return missing
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _get(self, path: str, entity, params: dict | None = None):
+        try:
+            return entity.from_api(self._json("GET", path, params=params))
+        except NotFoundError:
+            return None
+
+    def _cached(self, path: str, entity):
+        if path not in self._cache:
+            self._cache[path] = self._get(path, entity)
+        return self._cache[path]
+
+    def _pages(self, path: str, params: dict) -> Iterator[dict]:
+        """Yield the rows of every page, following `Link: rel="next"` verbatim."""
+        response = self._request("GET", path, params={"per_page": PER_PAGE, **params})
+        while True:
+            rows = self._body(response)
+            if not isinstance(rows, list):
+                raise FunctionalError(f"Eduframe answered {path} with something that is not a list.")
+            yield from rows
+            next_url = response.links.get("next", {}).get("url")
+            if not next_url or not rows:
+                return
+            response = self._request("GET", next_url)
+
+    def _json(self, method: str, path: str, **kwargs):
+        return self._body(self._request(method, path, **kwargs))
+
+    @staticmethod
+    def _body(response: httpx.Response):
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise RetryableError("Eduframe answered something that is not JSON.") from exc
+
+    def _request(self, method: str, url: str, **kwargs) -> httpx.Response:
+        token = bearer_for(self.installation, transport=self._transport)
+        self.calls_made += 1
+        try:
+            response = self.http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        except httpx.TransportError as exc:
+            sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+            if sent and method in WRITES:
+                raise AmbiguousError("The answer of Eduframe was lost; the change may have been made.") from exc
+            raise RetryableError("Eduframe could not be reached or did not answer in time.") from exc
+        if response.is_success:
+            return response
+        raise self._error(response, method, urlsplit(str(response.request.url)).path)
+
+    def _error(self, response: httpx.Response, method: str, path: str) -> Exception:
+        status = response.status_code
+        path = path.split("/api/v1", 1)[-1]
+        if status == 401:
+            message = "Eduframe refused the API token; install the plugin again or paste a new token."
+            mark_auth_error(self.installation, message)
+            return AuthError(message)
+        if status == 403:
+            scope = scope_for(method, path)
+            if scope:
+                return FunctionalError(f"Eduframe refused access: the token lacks the scope {scope}.", status=403)
+            return FunctionalError("Eduframe refused access to this information.", status=403)
+        if status == 404:
+            return NotFoundError("Eduframe does not know this record.", status=404)
+        if status == 429:
+            return RetryableError("Eduframe's rate limit is reached.", retry_after=_seconds(response))
+        if status >= 500:
+            text = f"Eduframe failed ({status})."
+            return AmbiguousError(text) if method in WRITES else RetryableError(text)
+        return FunctionalError(_message(response) or f"Eduframe refused the request ({status}).", status=status)
+
+
+def _seconds(response: httpx.Response) -> float:
+    try:
+        return max(1.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return 60.0
+
+
+def _message(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not body.get("message"):
+        return None
+    details = body.get("errors") or {}
+    extra = "; ".join(f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in details.items())
+    return f"{body['message']}: {extra}" if extra else str(body["message"])

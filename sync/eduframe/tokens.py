@@ -1,0 +1,80 @@
+"""The bearer token of an installation: an API token as pasted, or an OAuth token refreshed near expiry.
+
+The refresh runs under a row lock on the Installation, re-reading the tokens inside the lock, for the
+same reason as on the Exact side: another worker may have refreshed (and rotated) them meanwhile.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from plugin.models import Installation
+from sync.eduframe import oauth
+from sync.errors import AuthError
+
+MIN_SECONDS_LEFT = 60
+REINSTALL_MESSAGE = "Eduframe refused the plugin's token; install the plugin again from Eduframe."
+_FIELDS = ("eduframe_access_token", "eduframe_refresh_token", "eduframe_token_expires_at", "eduframe_auth")
+
+
+def bearer_for(installation: Installation, *, transport: httpx.BaseTransport | None = None) -> str:
+    """Return the token to send to Eduframe, refreshing an OAuth token that is about to expire."""
+    if not _needs_refresh(installation):
+        return _token(installation)
+    refused: AuthError | None = None
+    with transaction.atomic():
+        locked = Installation.objects.select_for_update().get(pk=installation.pk)
+        for field in _FIELDS:
+            setattr(installation, field, getattr(locked, field))
+        if not _needs_refresh(installation):
+            return _token(installation)
+        if not installation.eduframe_refresh_token:
+            raise AuthError("The Eduframe token expired and cannot be renewed; install the plugin again.")
+        try:
+            token_set = oauth.refresh(refresh_token=installation.eduframe_refresh_token, transport=transport)
+        except AuthError as exc:
+            refused = exc
+            mark_auth_error(installation, REINSTALL_MESSAGE)
+        else:
+            _save(installation, token_set)
+            return installation.eduframe_access_token
+    raise AuthError(REINSTALL_MESSAGE) from refused
+
+
+def mark_auth_error(installation: Installation, message: str) -> None:
+    """Record on the installation that Eduframe refuses our token (cheap UPDATE)."""
+    installation.eduframe_auth_error = message
+    Installation.objects.filter(pk=installation.pk).update(eduframe_auth_error=message, updated_at=timezone.now())
+
+
+def _token(installation: Installation) -> str:
+    if not installation.eduframe_access_token:
+        raise AuthError("There is no Eduframe token; install the plugin again from Eduframe.")
+    return installation.eduframe_access_token
+
+
+def _needs_refresh(installation: Installation) -> bool:
+    if installation.eduframe_auth != Installation.EduframeAuth.OAUTH:
+        return False
+    expires_at = installation.eduframe_token_expires_at
+    return expires_at is not None and expires_at - timezone.now() < timedelta(seconds=MIN_SECONDS_LEFT)
+
+
+def _save(installation: Installation, token_set: oauth.TokenSet) -> None:
+    installation.eduframe_access_token = token_set.access_token
+    installation.eduframe_refresh_token = token_set.refresh_token
+    installation.eduframe_token_expires_at = token_set.expires_at
+    installation.eduframe_auth_error = ""
+    installation.save(
+        update_fields=[
+            "eduframe_access_token",
+            "eduframe_refresh_token",
+            "eduframe_token_expires_at",
+            "eduframe_auth_error",
+            "updated_at",
+        ]
+    )
