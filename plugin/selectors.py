@@ -68,3 +68,97 @@ def effective_codes(
         cost_center=_first("cost_center", *levels),
         cost_unit=_first("cost_unit", *levels),
     )
+
+
+# --- Reads for the administrator's pages -------------------------------------------------------
+
+
+def installation_from_session(*, session) -> Installation | None:
+    """Return the active installation the browser session is bound to, if any."""
+    installation_id = session.get("installation_id")
+    if not installation_id:
+        return None
+    return Installation.objects.filter(pk=installation_id, is_active=True).first()
+
+
+def connection_get(*, installation: Installation):
+    """Return the installation's Exact connection, or None before the first connect."""
+    from plugin.models import ExactConnection
+
+    return ExactConnection.objects.filter(installation=installation).first()
+
+
+def override_get(*, installation: Installation, scope: str, eduframe_id: int) -> CourseOverride | None:
+    """Return the override of one course template or edition of this installation, if saved."""
+    return CourseOverride.objects.filter(installation=installation, scope=scope, eduframe_id=eduframe_id).first()
+
+
+def vat_mappings_get(*, installation: Installation) -> dict[int, str]:
+    """The saved VAT mapping: Eduframe VAT rate id -> Exact VAT code."""
+    from plugin.models import VatMapping
+
+    rows = VatMapping.objects.filter(installation=installation)
+    return {row.eduframe_vat_id: row.exact_vat_code for row in rows}
+
+
+def vat_suggestions(*, rates, vat_codes) -> dict[int, str]:
+    """Suggest, per Eduframe VAT rate, the one Exact sales VAT code with the same percentage (if unique)."""
+    suggestions = {}
+    for rate in rates:
+        same = [code.code for code in vat_codes if _percent(code.percentage) == _percent(rate.percentage)]
+        if len(same) == 1:
+            suggestions[rate.id] = same[0]
+    return suggestions
+
+
+def _percent(value) -> float:
+    """Percentages as Eduframe (21.0) or Exact (0.21) write them, both as 21.0."""
+    number = float(value)
+    return round(number * 100 if 0 < number < 1 else number, 3)
+
+
+def _codes(installation: Installation, course_id: int | None, edition_id: int | None) -> EffectiveCodes:
+    return effective_codes(
+        global_settings=settings_get(installation=installation),
+        overrides=overrides_get(installation=installation),
+        course_id=course_id,
+        edition_id=edition_id,
+    )
+
+
+def template_codes(*, installation: Installation, course_id: int) -> EffectiveCodes:
+    """The codes an invoice line of this course template gets (no edition override)."""
+    return _codes(installation, course_id, None)
+
+
+def edition_codes(*, installation: Installation, course_id: int, edition_id: int) -> EffectiveCodes:
+    """The codes an invoice line of this course edition gets."""
+    return _codes(installation, course_id, edition_id)
+
+
+def course_rows(*, installation: Installation, courses) -> list[tuple]:
+    """Pair each course template with its effective codes, reading the settings and overrides once."""
+    global_settings = settings_get(installation=installation)
+    overrides = overrides_get(installation=installation)
+    return [
+        (
+            course,
+            effective_codes(global_settings=global_settings, overrides=overrides, course_id=course.id, edition_id=None),
+        )
+        for course in courses
+    ]
+
+
+def exact_entry_url(*, connection, record) -> str:
+    """A link that opens the booked entry in Exact Online (the entry card, by EntryID and division)."""
+    if connection is None or not record.exact_entry_id or not record.exact_division:
+        return ""
+    from sync.exact.regions import exact_base_url
+
+    base = exact_base_url(connection.base_url)
+    return f"{base}/docs/FinTransactionEntry.aspx?_Division_={record.exact_division}&EntryID={record.exact_entry_id}"
+
+
+def codes_rows(codes: EffectiveCodes) -> list[tuple[str, Resolved]]:
+    """The effective codes labelled as on the settings pages, for a table."""
+    return [("Ledger code", codes.ledger), ("Cost center", codes.cost_center), ("Cost unit", codes.cost_unit)]

@@ -1,0 +1,100 @@
+"""The install flow, started by Eduframe's "Click to install": `GET /install/?educator=<slug>`.
+
+With EDUFRAME_CLIENT_ID set, the administrator signs in with Eduframe (OAuth); otherwise they paste an
+Eduframe API token. Either way the installation is created or reopened and the browser goes on to
+connect Exact Online. The view sequence follows healthchecks' integrations: state in the session,
+popped and compared on the callback (403), access_denied -> message, no code -> 400.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from plugin.decorators import require_setting
+from plugin.forms import ApiTokenForm
+from plugin.services.install import (
+    SCOPE_CONSEQUENCES,
+    EduframeCredentials,
+    InstallRefused,
+    installation_install,
+    session_bind,
+)
+from sync.eduframe import oauth as eduframe_oauth
+from sync.errors import SyncError
+
+SESSION_KEY = "eduframe_install"
+
+
+def _bad_request(request, message: str):
+    return render(request, "plugin/install/problem.html", {"message": message}, status=400)
+
+
+def _finish(request, installation):
+    session_bind(request=request, installation=installation)
+    messages.success(request, f"EduExact is installed for {installation}. Now connect Exact Online.")
+    return redirect("exact-connect")
+
+
+def _redirect_uri() -> str:
+    return f"{settings.PUBLIC_URL}{reverse('install-callback')}"
+
+
+@require_http_methods(["GET", "POST"])
+def install(request):
+    educator = request.GET.get("educator", "").strip()
+    if not educator:
+        return _bad_request(request, "The link lacks the Eduframe educator: open EduExact from Eduframe's plugin page.")
+    if settings.EDUFRAME_CLIENT_ID:
+        return _install_oauth_start(request, educator)
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        credentials = EduframeCredentials(access_token=form.cleaned_data["token"])
+        try:
+            return _finish(request, installation_install(educator_slug=educator, credentials=credentials))
+        except InstallRefused as exc:
+            for message in exc.messages:
+                form.add_error("token", message)
+    context = {"form": form, "educator": educator, "scopes": SCOPE_CONSEQUENCES}
+    return render(request, "plugin/install/token.html", context)
+
+
+def _install_oauth_start(request, educator: str):
+    state = secrets.token_urlsafe()
+    request.session[SESSION_KEY] = {"state": state, "educator": educator}
+    url = eduframe_oauth.authorization_url(redirect_uri=_redirect_uri(), state=state, scopes=list(SCOPE_CONSEQUENCES))
+    return redirect(url)
+
+
+@require_GET
+@require_setting("EDUFRAME_CLIENT_ID")
+def install_callback(request):
+    pending = request.session.pop(SESSION_KEY, None) or {}
+    if not pending.get("state") or request.GET.get("state") != pending["state"]:
+        return HttpResponseForbidden("The sign-in with Eduframe could not be verified (state mismatch). Start again.")
+    if request.GET.get("error") == "access_denied":
+        messages.warning(request, "You did not allow EduExact to read your Eduframe data; nothing was installed.")
+        return render(request, "plugin/install/problem.html", {"message": "Installation cancelled."})
+    code = request.GET.get("code")
+    if not code:
+        return _bad_request(request, "Eduframe sent no authorization code back.")
+    try:
+        tokens = eduframe_oauth.exchange_code(code=code, redirect_uri=_redirect_uri())
+        credentials = EduframeCredentials(
+            access_token=tokens.access_token,
+            auth="oauth",
+            refresh_token=getattr(tokens, "refresh_token", "") or "",
+            expires_at=getattr(tokens, "expires_at", None),
+        )
+        installation = installation_install(educator_slug=pending["educator"], credentials=credentials)
+    except SyncError as exc:
+        return _bad_request(request, f"Eduframe refused the sign-in: {exc.message}")
+    except InstallRefused as exc:
+        return render(request, "plugin/install/problem.html", {"messages_list": exc.messages}, status=400)
+    return _finish(request, installation)

@@ -1,0 +1,113 @@
+"""The settings page: the Exact connection's health, the global settings, the VAT mapping."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from plugin.decorators import installation_required
+from plugin.forms import GlobalSettingsForm, VatMappingForm
+from plugin.selectors import connection_get, settings_get, vat_mappings_get, vat_suggestions
+from plugin.services.exact_checks import CodeChecker, ExactUnavailable
+from plugin.services.settings_save import (
+    GlobalValues,
+    global_settings_check,
+    global_settings_save,
+    sync_from_moves_back,
+)
+from sync.eduframe.client import EduframeClient
+from sync.errors import SyncError
+
+
+def _initial(row) -> dict:
+    fields = ("division", "sync_from", "ledger_code", "journal_code", "discount_ledger_code")
+    return {field: getattr(row, field) for field in fields}
+
+
+@require_http_methods(["GET", "POST"])
+@installation_required
+def settings_page(request):
+    installation = request.installation
+    row = settings_get(installation=installation)
+    form = GlobalSettingsForm(request.POST or None, initial=_initial(row))
+    if request.method == "POST" and form.is_valid():
+        response = _save(request, form)
+        if response is not None:
+            return response
+    context = {
+        "form": form,
+        "settings_row": row,
+        "connection": connection_get(installation=installation),
+        "backfill": _backfill(installation, row),
+    }
+    return render(request, "plugin/settings/settings.html", context)
+
+
+def _save(request, form):
+    """Check against Exact, confirm a `Sync from` further back, save; None means: show the form again."""
+    values = GlobalValues(**form.cleaned_data)
+    try:
+        problems = global_settings_check(installation=request.installation, values=values)
+    except ExactUnavailable as exc:
+        messages.error(request, exc.message)
+        return None
+    for field, message in problems.items():
+        form.add_error(field, message)
+    if problems:
+        return None
+    if sync_from_moves_back(installation=request.installation, new_date=values.sync_from):
+        if request.POST.get("confirmed") != "yes":
+            return _confirm_sync_from(request, form, values)
+    global_settings_save(installation=request.installation, values=values)
+    messages.success(request, "Settings saved. Invoices that needed attention are tried again.")
+    return redirect("settings")
+
+
+def _confirm_sync_from(request, form, values):
+    from sync.services.reconcile import sync_from_estimate
+
+    try:
+        estimate = sync_from_estimate(installation=request.installation, new_date=values.sync_from)
+    except SyncError as exc:
+        messages.error(request, f"The effect of the new Sync from could not be estimated: {exc.message}")
+        return None
+    context = {"form": form, "values": values, "estimate": estimate}
+    return render(request, "plugin/settings/confirm_sync_from.html", context)
+
+
+def _backfill(installation, row):
+    if row.sync_from is None:
+        return None
+    from sync.selectors import backfill_progress
+
+    return backfill_progress(installation=installation, since=row.sync_from)
+
+
+@require_http_methods(["GET", "POST"])
+@installation_required
+def vat_mapping(request):
+    installation = request.installation
+    try:
+        rates = list(EduframeClient(installation).invoice_vats())
+        checker = CodeChecker(
+            installation=installation,
+            connection=connection_get(installation=installation),
+            division=settings_get(installation=installation).division,
+        )
+        vat_codes = checker.sales_vat_codes()
+    except (ExactUnavailable, SyncError) as exc:
+        messages.error(request, f"The VAT rates cannot be shown: {exc.message}")
+        return redirect("settings")
+    saved = vat_mappings_get(installation=installation)
+    suggested = vat_suggestions(rates=rates, vat_codes=vat_codes)
+    initial = {rate.id: saved.get(rate.id) or suggested.get(rate.id, "") for rate in rates}
+    form = VatMappingForm(request.POST or None, rates=rates, vat_codes=vat_codes, initial_codes=initial)
+    if request.method == "POST" and form.is_valid():
+        from plugin.services.settings_save import vat_mapping_save
+
+        vat_mapping_save(installation=installation, rates=rates, choices=form.chosen(rates))
+        messages.success(request, "VAT mapping saved.")
+        return redirect("vat-mapping")
+    rows = [(rate, form[VatMappingForm.field_name(rate.id)], suggested.get(rate.id, "")) for rate in rates]
+    return render(request, "plugin/settings/vat.html", {"form": form, "rows": rows})

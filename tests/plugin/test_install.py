@@ -1,0 +1,114 @@
+"""The install flow with a pasted Eduframe API token, against the Eduframe simulator."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection as db
+
+from plugin.models import Installation
+from sandbox.eduframe.auth import ALL_SCOPES
+
+URL = "/install/?educator=demo-academy"
+pytestmark = pytest.mark.django_db
+
+
+def _install(client, token="demo-token", url=URL):
+    return client.post(url, {"token": token})
+
+
+def test_it_answers_400_without_an_educator(client):
+    response = client.get("/install/")
+    assert response.status_code == 400
+    assert "open EduExact from Eduframe" in response.content.decode()
+
+
+def test_it_shows_the_token_form_with_a_real_label(client, settings):
+    settings.EDUFRAME_CLIENT_ID = None
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert '<label for="id_token">Eduframe API token</label>' in response.content.decode()
+
+
+def test_it_refuses_a_token_of_another_educator(client, eduframe_sandbox):
+    response = _install(client, url="/install/?educator=other-academy")
+    assert "This token belongs to demo-academy, not other-academy." in response.content.decode()
+    assert not Installation.objects.exists()
+
+
+def test_it_refuses_a_token_without_invoices_read(client, eduframe_sandbox):
+    eduframe_sandbox.state.add_token("weak-token", [s for s in ALL_SCOPES if s != "invoices:read"])
+    response = _install(client, token="weak-token")
+    assert "The token lacks invoices:read: the sync cannot read invoices." in response.content.decode()
+    assert not Installation.objects.exists()
+
+
+def test_it_names_every_missing_scope(client, eduframe_sandbox):
+    scopes = [s for s in ALL_SCOPES if s not in ("courses:read", "relations:read")]
+    eduframe_sandbox.state.add_token("weak-token", scopes)
+    page = _install(client, token="weak-token").content.decode()
+    assert "The token lacks courses:read: the plugin cannot read course templates and editions." in page
+    assert "The token lacks relations:read: the sync cannot read the accounts the invoices are addressed to." in page
+
+
+def test_it_refuses_a_token_that_cannot_register_the_webhook(client, eduframe_sandbox):
+    eduframe_sandbox.state.add_token("weak-token", [s for s in ALL_SCOPES if s != "settings:modify"])
+    page = _install(client, token="weak-token").content.decode()
+    assert "The token lacks settings:modify: the plugin cannot register its webhook" in page
+    assert not Installation.objects.exists()
+
+
+def test_it_refuses_an_unknown_token(client, eduframe_sandbox):
+    response = _install(client, token="not-a-token")
+    assert "Eduframe refused this token" in response.content.decode()
+    assert not Installation.objects.exists()
+
+
+def test_it_creates_the_installation_and_goes_on_to_exact(client, eduframe_sandbox):
+    response = _install(client)
+    assert response.status_code == 302
+    assert response["Location"] == "/settings/exact/connect"
+    installation = Installation.objects.get()
+    assert installation.educator_slug == "demo-academy"
+    assert installation.educator_name == "Demo Academy"
+    assert client.session["installation_id"] == installation.pk
+
+
+def test_it_registers_the_webhook_once(client, eduframe_sandbox):
+    _install(client)
+    _install(client)
+    installation = Installation.objects.get()
+    hooks = list(eduframe_sandbox.state.webhooks.values())
+    assert len(hooks) == 1
+    assert hooks[0]["url"].endswith(f"/webhooks/eduframe/{installation.pk}/{installation.webhook_secret}")
+    assert set(hooks[0]["events"]) == {"invoice.created", "invoice.updated", "invoice.deleted"}
+    assert installation.eduframe_webhook_id == str(hooks[0]["id"])
+
+
+def test_it_reopens_the_same_installation_on_a_second_install(client, eduframe_sandbox):
+    _install(client)
+    Installation.objects.update(is_active=False, eduframe_auth_error="refused")
+    _install(client)
+    installation = Installation.objects.get()
+    assert installation.is_active
+    assert installation.eduframe_auth_error == ""
+
+
+def test_it_rotates_the_session_key_on_binding(client, eduframe_sandbox):
+    client.get(URL)
+    before = client.session.session_key
+    _install(client)
+    assert client.session.session_key != before
+
+
+def test_it_stores_the_token_encrypted(client, eduframe_sandbox):
+    _install(client)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT eduframe_access_token FROM plugin_installation")
+        (stored,) = cursor.fetchone()
+    assert "demo-token" not in stored
+    assert Installation.objects.get().eduframe_access_token == "demo-token"
+
+
+def test_it_never_shows_the_token_on_a_page(client, eduframe_sandbox):
+    response = _install(client, url="/install/?educator=other-academy")
+    assert "demo-token" not in response.content.decode()
