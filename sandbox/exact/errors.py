@@ -17,7 +17,7 @@ def error_body(message: str) -> dict:
 class ApiError(Exception):
     """A response with Exact's error envelope (or a custom body) and a fixed status."""
 
-    def __init__(self, status: int, message: str, headers: dict | None = None, body: dict | None = None):
+    def __init__(self, status: int, message: str, headers: dict | None = None, body: dict | str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
@@ -25,6 +25,8 @@ class ApiError(Exception):
         self.body = body
 
     def to_response(self) -> Response:
+        if self.body == "":
+            return Response(b"", status=self.status, headers=self.headers)
         body = self.body if self.body is not None else error_body(self.message)
         return Response(json.dumps(body), status=self.status, headers=self.headers, mimetype="application/json")
 

@@ -60,9 +60,9 @@ class RateLimiter:
         minute, day_start, _ = self._windows(now)
         day_key, minute_key = (client_id, division, day_start.date()), (client_id, division, minute)
         if self.day_counts[day_key] >= self.daily_limit:
-            raise ApiError(429, "", self.headers(client_id, division, now, ("daily",)), body={})
+            raise ApiError(429, "", self.headers(client_id, division, now, ("daily",)), body="")
         if self.minute_counts[minute_key] >= self.minutely_limit:
-            raise ApiError(429, "", self.headers(client_id, division, now, ("minutely",)), body={})
+            raise ApiError(429, "", self.headers(client_id, division, now, ("minutely",)), body="")
         self.day_counts[day_key] += 1
         self.minute_counts[minute_key] += 1
 

@@ -1,0 +1,89 @@
+"""Fault injection, the request log and the control API [section 9 item 45]."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from .helpers import create_customer, entry_body, gl_id, line
+
+ENTRIES = "salesentry/SalesEntries"
+
+
+def _body(api, state) -> dict:
+    return entry_body(create_customer(api)["ID"], line(gl_id(state, "8000"), 100), YourRef="EDU-9")
+
+
+def test_a_drop_fault_closes_the_connection_without_a_response_and_commits_nothing(api, state):
+    body = _body(api, state)
+    state.inject_fault("salesentry/SalesEntries", "drop")
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post(ENTRIES, json=body)
+    assert state.division(1234567).entries == {}
+
+
+def test_commit_then_drop_commits_the_entry_but_loses_the_answer(api, state):
+    body = _body(api, state)
+    state.inject_fault("POST salesentry/SalesEntries", "commit_then_drop")
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post(ENTRIES, json=body)
+    found = api.get(ENTRIES, params={"$filter": "YourRef eq 'EDU-9'"}).json()["d"]["results"]
+    assert len(found) == 1
+
+
+def test_commit_then_500_commits_and_answers_500(api, state):
+    body = _body(api, state)
+    state.inject_fault("salesentry/SalesEntries", "commit_then_500")
+    assert api.post(ENTRIES, json=body).status_code == 500
+    assert len(state.division(1234567).entries) == 1
+
+
+def test_500_503_and_429_faults_answer_without_committing_and_run_out(api, state):
+    body = _body(api, state)
+    for kind in ("500", "503", "429"):
+        state.inject_fault("salesentry/SalesEntries", kind)
+        assert api.post(ENTRIES, json=body).status_code == int(kind)
+    assert state.division(1234567).entries == {}
+    assert api.post(ENTRIES, json=body).status_code == 201
+
+
+def test_a_fault_with_a_method_prefix_leaves_other_methods_alone(api, state):
+    state.inject_fault("POST salesentry/SalesEntries", "500", count=2)
+    assert api.get(ENTRIES).status_code == 200
+    assert len(state.faults.faults) == 1
+
+
+def test_the_request_log_records_every_call_and_counts_per_endpoint(api, state):
+    create_customer(api)
+    api.get("financial/Journals")
+    api.get("financial/Journals")
+    assert state.counts() == {"POST crm/Accounts": 1, "GET financial/Journals": 2}
+    last = state.request_log[-1]
+    assert (last["method"], last["endpoint"], last["status"], last["division"]) == (
+        "GET",
+        "financial/Journals",
+        200,
+        1234567,
+    )
+
+
+def test_the_control_api_seeds_issues_tokens_injects_faults_and_reports(http):
+    assert http.post("/_sandbox/divisions", json={"code": 555, "name": "Via HTTP B.V."}).status_code == 201
+    tokens = http.post("/_sandbox/tokens", json={}).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
+    http.post("/_sandbox/faults", json={"endpoint": "financial/Journals", "kind": "503"})
+    assert http.get("/api/v1/555/financial/Journals", headers=headers).status_code == 503
+    assert http.get("/api/v1/555/financial/Journals", headers=headers).status_code == 200
+    assert http.get("/_sandbox/requests").json()["counts"] == {"GET financial/Journals": 2}
+    assert "555" in http.get("/_sandbox/state").json()["divisions"]
+    assert http.post("/_sandbox/clock", json={"advance": 601}).status_code == 201
+    assert http.get("/api/v1/555/financial/Journals", headers=headers).status_code == 401
+    http.post("/_sandbox/reset", json={})
+    assert http.get("/_sandbox/state").json()["divisions"] == {}
+
+
+def test_the_control_api_switches_auto_approve_and_config(http, state):
+    http.post("/_sandbox/auto-approve", json={"enabled": True})
+    http.post("/_sandbox/config", json={"business_error_status": 400, "minutely_limit": 5})
+    assert state.auto_approve is True
+    assert (state.business_error_status, state.limits.minutely_limit) == (400, 5)
