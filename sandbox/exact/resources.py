@@ -33,9 +33,6 @@ class Ctx:
     def local_now(self) -> datetime:
         return local_naive(self.now)
 
-    def fail_status(self) -> int:
-        return self.state.business_error_status
-
 
 class Resource:
     path = ""
