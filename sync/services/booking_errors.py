@@ -130,8 +130,8 @@ def outcome_for(error: SyncError, *, retry_count: int, source: str = "Exact Onli
         "needs_attention",
         "functional",
         f"{source} refused the invoice: {message}",
-        fix_hint_for(message),
-        exact_message=message,
+        fix_hint_for(message) if source == "Exact Online" else DEFAULT_HINT,
+        exact_message=message if source == "Exact Online" else "",
     )
 
 

@@ -90,8 +90,8 @@ def _run(booking: Booking) -> None:
     ):
         reason = f"Dated {invoice.opened_at:%Y-%m-%d}, before 'Sync from' ({settings.sync_from:%Y-%m-%d}): not booked."
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, reason)
-    booking.exact = ExactClient.for_installation(record.installation)
     booking.source = "Exact Online"
+    booking.exact = ExactClient.for_installation(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
         installation=record.installation, eduframe=booking.eduframe, lookups=lookups, invoice=invoice
@@ -126,8 +126,8 @@ def _invoice_gone(booking: Booking) -> None:
     record = booking.record
     if record.state == State.DELETED or not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
-    booking.exact = ExactClient.for_installation(record.installation)
     booking.source = "Exact Online"
+    booking.exact = ExactClient.for_installation(record.installation)
     how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
     booking.attempt.request_payload["reversal"] = jsonable(reversal)
     words = {

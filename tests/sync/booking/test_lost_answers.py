@@ -1,0 +1,67 @@
+"""Exact commits a create but the answer is lost: a retry must not make a second account, document or entry."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.exact.client import ExactClient
+from sync.models import AccountLink, InvoiceRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def _sync_until_settled(world, invoice, attempts=3) -> InvoiceRecord:
+    record = world.record(invoice)
+    for _ in range(attempts):
+        world.sync(invoice)
+        record.refresh_from_db()
+        if record.state != InvoiceRecord.State.PENDING:
+            break
+    return record
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["crm/Accounts", "documents/Documents", "documents/DocumentAttachments", "salesentry/SalesEntries"],
+)
+def test_a_lost_create_answer_makes_no_duplicate(world, endpoint):
+    world.exact.inject_fault(f"POST {endpoint}", "commit_then_drop")
+    invoice = world.invoice([world.item()])
+    record = _sync_until_settled(world, invoice)
+    division = world.division()
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert len(division["accounts"]) == 1
+    assert len(division["documents"]) == 1
+    assert len(division["attachments"]) == 1
+    assert len(division["entries"]) == 1
+    assert any(r.get("status") == "dropped" for r in world.exact.request_log)
+
+
+def test_a_lost_entry_answer_seen_only_on_the_next_attempt_is_adopted_by_your_ref(world, monkeypatch):
+    # The first attempt dies after Exact committed the entry (a crash, not a clean error): the next one adopts it.
+    world.exact.inject_fault("POST salesentry/SalesEntries", "commit_then_drop")
+    monkeypatch.setattr("sync.services.entry_write.live_entry_by_ref", lambda *args, **kwargs: None)
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    assert world.record(invoice).state == InvoiceRecord.State.PENDING
+    monkeypatch.undo()
+    record = _sync_until_settled(world, invoice)
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert len(world.entries()) == 1
+    assert str(record.exact_entry_id) == world.entries()[0]["EntryID"]
+
+
+def test_an_account_merged_away_in_exact_is_found_again_without_a_duplicate(world):
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))
+    client = ExactClient.for_installation(world.installation)
+    survivor = client.create_account(
+        world.settings.division, {"Name": "Noord Consultancy", "Email": "finance@noord.example", "Status": "C"}
+    )
+    merged_id = str(AccountLink.objects.get(eduframe_account_id=account["id"]).exact_account_id)
+    world.exact.merge_accounts(world.settings.division, str(survivor.id), merged_id)
+    second = world.invoice([world.item()], account=account)
+    world.sync(second)
+    assert len(world.division()["accounts"]) == 1
+    assert world.entry(second)["Customer"] == str(survivor.id)
+    assert AccountLink.objects.get(eduframe_account_id=account["id"]).exact_account_id == survivor.id
