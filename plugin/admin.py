@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Q
 
 from plugin.models import CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
@@ -86,6 +86,7 @@ class ExactConnectionAdmin(admin.ModelAdmin):
     # Tokens are never shown, not even encrypted.
     exclude = ["access_token", "refresh_token"]
     readonly_fields = ["access_expires_at", "tokens_issued_at", "last_success_at", "last_error", "last_error_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="Division")
     def division(self, obj: ExactConnection):

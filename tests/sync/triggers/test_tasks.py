@@ -1,0 +1,110 @@
+"""The Celery tasks, called directly: thin, retried only on transient errors, failures recorded."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from unittest.mock import patch
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from plugin.models import ExactConnection, GlobalSettings
+from sync import tasks
+from sync.errors import RetryableError
+from sync.models import InvoiceRecord
+from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory, InvoiceRecordFactory
+
+State = InvoiceRecord.State
+
+
+@pytest.fixture
+def invoice_sync():
+    with patch("sync.services.invoice_book.invoice_sync", autospec=True) as service:
+        yield service
+
+
+def test_the_sync_task_hands_the_record_to_the_booking_service(invoice_sync):
+    tasks.sync_invoice_task(7, "webhook")
+    invoice_sync.assert_called_once_with(record_id=7, trigger="webhook")
+
+
+def test_the_tasks_are_acknowledged_late_and_time_limited_from_settings():
+    for task in (tasks.sync_invoice_task, tasks.process_webhook_event_task, tasks.reconcile_installation_task):
+        assert task.acks_late is True
+        assert task.soft_time_limit == settings.CELERY_TASK_SOFT_TIME_LIMIT
+        assert task.time_limit == settings.CELERY_TASK_TIME_LIMIT
+
+
+def test_only_retryable_errors_are_retried_with_backoff_and_a_cap():
+    task = tasks.sync_invoice_task
+    assert task.autoretry_for == (RetryableError,)
+    assert (task.retry_backoff, task.retry_jitter, task.max_retries) == (True, True, 5)
+
+
+def test_a_retryable_error_that_outlasts_the_retries_leaves_the_invoice_for_the_retry_scan(installation, invoice_sync):
+    record = InvoiceRecordFactory(installation=installation, state=State.PENDING)
+    invoice_sync.side_effect = RetryableError("Exact Online answered 503.")
+    result = tasks.sync_invoice_task.apply(args=(record.pk, "webhook"))
+    assert result.failed()
+    assert invoice_sync.call_count == 6  # the first try and five retries
+    record.refresh_from_db()
+    assert (record.state, record.error_kind) == (State.PENDING, InvoiceRecord.ErrorKind.RETRYABLE)
+    assert record.next_retry_at > timezone.now() + timedelta(minutes=20)
+    assert "Exact Online answered 503." in record.reason
+
+
+def test_a_bug_is_not_retried_and_parks_the_invoice_as_needing_attention(installation, invoice_sync):
+    record = InvoiceRecordFactory(installation=installation, state=State.PENDING)
+    invoice_sync.side_effect = KeyError("EntryID")
+    assert tasks.sync_invoice_task.apply(args=(record.pk, "webhook")).failed()
+    assert invoice_sync.call_count == 1
+    record.refresh_from_db()
+    assert record.state == State.NEEDS_ATTENTION
+    assert "EntryID" in record.reason
+
+
+def test_a_final_failure_does_not_unbook_a_booked_invoice(installation, invoice_sync):
+    record = InvoiceRecordFactory(installation=installation, state=State.BOOKED)
+    invoice_sync.side_effect = KeyError("EntryID")
+    tasks.sync_invoice_task.apply(args=(record.pk, "webhook"))
+    record.refresh_from_db()
+    assert record.state == State.BOOKED
+
+
+def test_the_webhook_task_hands_the_event_to_its_service():
+    with patch("sync.services.webhook_events.webhook_event_process", autospec=True) as service:
+        tasks.process_webhook_event_task(3)
+    service.assert_called_once_with(event_id=3)
+
+
+def test_the_reconcile_task_passes_the_since_date_on(installation):
+    with patch("sync.services.reconcile.installation_reconcile", autospec=True) as service:
+        tasks.reconcile_installation_task(installation.pk, "2025-07-01")
+    service.assert_called_once_with(installation=installation, since=date(2025, 7, 1), trigger="reconcile")
+
+
+def test_the_reconcile_task_skips_an_installation_that_is_not_ready(installation):
+    GlobalSettings.objects.filter(installation=installation).update(journal_code="")
+    with patch("sync.services.reconcile.installation_reconcile", autospec=True) as service:
+        tasks.reconcile_installation_task(installation.pk)
+    service.assert_not_called()
+
+
+def test_the_beat_reconciles_only_installations_that_are_ready(installation, reconcile_delay):
+    InstallationFactory()  # not connected
+    inactive = InstallationFactory(is_active=False)
+    ExactConnectionFactory(installation=inactive)
+    GlobalSettingsFactory(installation=inactive, sync_from=date(2026, 1, 1))
+    paused = InstallationFactory()
+    ExactConnectionFactory(installation=paused, status=ExactConnection.Status.NEEDS_RECONNECT)
+    GlobalSettingsFactory(installation=paused, sync_from=date(2026, 1, 1))
+    assert tasks.reconcile_installations() == 1
+    reconcile_delay.assert_called_once_with(installation.pk)
+
+
+def test_the_beat_retry_scan_enqueues_due_invoices(installation, sync_delay, django_capture_on_commit_callbacks):
+    InvoiceRecordFactory(installation=installation, state=State.PENDING, next_retry_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.retry_due_invoices() == 1
+    assert sync_delay.call_count == 1
