@@ -241,7 +241,14 @@ class EduframeClient:
             next_url = response.links.get("next", {}).get("url")
             if not next_url or not rows:
                 return
-            response = self._request("GET", next_url)
+            response = self._request("GET", self._checked_link(next_url))
+
+    def _checked_link(self, url: str) -> str:
+        """Follow a next link verbatim, but only inside our API (the token must not travel elsewhere)."""
+        base = str(self.http.base_url).rstrip("/")
+        if not url.startswith(base + "/"):
+            raise FunctionalError(f"Eduframe sent a next-page link outside its API: {url}")
+        return url
 
     def _json(self, method: str, path: str, **kwargs):
         return self._body(self._request(method, path, **kwargs))
