@@ -1,0 +1,95 @@
+"""`manage.py sync_invoices`: book invoices in-process, without a worker (or show what would be posted)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from plugin.models import Installation
+from plugin.selectors import settings_get
+from sync.eduframe.client import EduframeClient
+from sync.models import InvoiceRecord, SyncAttempt
+from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_preview import invoice_preview
+
+LISTED_STATUSES = ["open", "paid", "expired"]
+WAITING_STATES = [InvoiceRecord.State.PENDING, InvoiceRecord.State.NEEDS_ATTENTION]
+
+
+def invoice_ids_since(*, installation: Installation, since: date) -> list[int]:
+    """Eduframe invoices dated on or after `since`, plus booked ones since then that Eduframe no longer lists.
+
+    installation_reconcile does the same scan but enqueues tasks for a worker; this command must run in-process.
+    """
+    listed = [
+        invoice.id
+        for invoice in EduframeClient(installation).iter_invoices(statuses=LISTED_STATUSES)
+        if invoice.opened_at is None or invoice.opened_at >= since
+    ]
+    vanished = InvoiceRecord.objects.filter(
+        installation=installation, state=InvoiceRecord.State.BOOKED, invoice_date__gte=since
+    ).exclude(eduframe_invoice_id__in=listed)
+    return listed + list(vanished.values_list("eduframe_invoice_id", flat=True))
+
+
+class Command(BaseCommand):
+    help = "Book Eduframe invoices in Exact Online now, in this process (or, with --dry-run, print the payloads)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--installation", type=int, help="Installation id (required with --invoice when several).")
+        parser.add_argument("--invoice", type=int, help="One Eduframe invoice id.")
+        parser.add_argument("--since", type=date.fromisoformat, help="All Eduframe invoices dated since YYYY-MM-DD.")
+        parser.add_argument("--dry-run", action="store_true", help="Print the entry payloads; write nothing to Exact.")
+
+    def handle(self, *args, **options):
+        installations = self._installations(options["installation"], options["invoice"])
+        for installation in installations:
+            for eduframe_invoice_id in self._targets(installation, options):
+                if options["dry_run"]:
+                    self._preview(installation, eduframe_invoice_id)
+                else:
+                    self._book(installation, eduframe_invoice_id)
+
+    def _installations(self, installation_id: int | None, invoice_id: int | None) -> list[Installation]:
+        active = Installation.objects.filter(is_active=True)
+        if installation_id is not None:
+            found = list(active.filter(pk=installation_id))
+            if not found:
+                raise CommandError(f"No active installation with id {installation_id}.")
+            return found
+        found = list(active)
+        if invoice_id is not None and len(found) > 1:
+            raise CommandError("There are several installations: name one with --installation.")
+        return found
+
+    def _targets(self, installation: Installation, options) -> list[int]:
+        if options["invoice"] is not None:
+            return [options["invoice"]]
+        if options["since"] is not None:
+            return invoice_ids_since(installation=installation, since=options["since"])
+        waiting = InvoiceRecord.objects.filter(installation=installation, state__in=WAITING_STATES)
+        return list(waiting.order_by("eduframe_invoice_id").values_list("eduframe_invoice_id", flat=True))
+
+    def _book(self, installation: Installation, eduframe_invoice_id: int) -> None:
+        record, _ = InvoiceRecord.objects.get_or_create(
+            installation=installation, eduframe_invoice_id=eduframe_invoice_id
+        )
+        attempt = invoice_sync(record_id=record.pk, trigger=SyncAttempt.Trigger.COMMAND)
+        record.refresh_from_db()
+        label = f"{installation.educator_slug} invoice {eduframe_invoice_id}"
+        number = f" ({record.number})" if record.number else ""
+        self.stdout.write(f"{label}{number}: {attempt.get_outcome_display()} - {attempt.message}")
+
+    def _preview(self, installation: Installation, eduframe_invoice_id: int) -> None:
+        preview = invoice_preview(installation=installation, eduframe_invoice_id=eduframe_invoice_id)
+        label = f"{installation.educator_slug} invoice {eduframe_invoice_id}"
+        division = settings_get(installation=installation).division
+        if preview.problems:
+            reasons = " ".join(problem.reason for problem in preview.problems)
+            self.stdout.write(f"{label}: would not be booked - {reasons}")
+        else:
+            self.stdout.write(f"{label}: would post to salesentry/SalesEntries in division {division}:")
+        if preview.payload is not None:
+            self.stdout.write(json.dumps(preview.payload, indent=2, ensure_ascii=False))

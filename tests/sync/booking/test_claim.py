@@ -1,0 +1,45 @@
+"""The per-invoice claim: one attempt at a time, and a sync asked for meanwhile is never lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.models import InvoiceRecord, SyncAttempt
+from sync.services import invoice_book
+from sync.services.invoice_claim import RERUN, invoice_claim, invoice_release
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_claimed_invoice_is_not_booked_twice_but_flagged_for_a_rerun(world):
+    invoice = world.invoice([world.item()])
+    record = world.record(invoice)
+    token = invoice_claim(record_id=record.pk)
+    attempt = world.sync(invoice)
+    record.refresh_from_db()
+    assert attempt.pk is None
+    assert attempt.outcome == SyncAttempt.Outcome.SKIPPED
+    assert record.claim_token == token + RERUN
+    assert world.exact_requests() == []
+    assert invoice_release(record_id=record.pk, token=token) is True
+
+
+def test_the_claim_holder_runs_again_when_a_sync_was_asked_for_meanwhile(world, monkeypatch):
+    invoice = world.invoice([world.item()])
+    record = world.record(invoice)
+    real = invoice_book._sync_claimed
+    runs = []
+
+    def sync_while_another_asks(record_id, trigger):
+        runs.append(trigger)
+        if len(runs) == 1:
+            assert invoice_book.invoice_sync(record_id=record_id, trigger=trigger).pk is None
+        return real(record_id, trigger)
+
+    monkeypatch.setattr(invoice_book, "_sync_claimed", sync_while_another_asks)
+    world.sync(invoice)
+    record.refresh_from_db()
+    assert len(runs) == 2
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert (record.claim_token, record.claimed_until) == ("", None)
+    assert len(world.entries()) == 1

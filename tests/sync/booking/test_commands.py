@@ -1,0 +1,68 @@
+"""The operator commands, run in-process against both simulators."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from sync.models import InvoiceRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_sync_invoices_books_one_invoice_and_creates_its_record(world):
+    invoice = world.invoice([world.item()])
+    output = _run("sync_invoices", "--invoice", str(invoice["id"]))
+    record = InvoiceRecord.objects.get(eduframe_invoice_id=invoice["id"])
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert f"invoice {invoice['id']} ({record.number}): Booked - Booked as entry" in output
+
+
+def test_sync_invoices_dry_run_prints_the_payload_and_writes_nothing_to_exact(world):
+    invoice = world.invoice([world.item("Cursus", "100.00")])
+    output = _run("sync_invoices", "--invoice", str(invoice["id"]), "--dry-run")
+    payload = json.loads(output[output.index("{") :])
+    assert payload["Customer"] == "<new account>"
+    assert payload["Document"] == "<new document>"
+    assert payload["SalesEntryLines"][0]["AmountFC"] == "100.00"
+    assert all(request["method"] == "GET" for request in world.exact_requests())
+    assert world.entries() == []
+
+
+def test_sync_invoices_since_books_every_invoice_dated_since(world):
+    invoices = [world.invoice([world.item()]) for _ in range(2)]
+    world.invoice([world.item()], status="concept")
+    output = _run("sync_invoices", "--since", str(world.settings.sync_from))
+    assert len(world.entries()) == 2
+    assert output.count("Booked as entry") == len(invoices)
+
+
+def test_sync_invoices_without_arguments_retries_the_waiting_records(world):
+    world.settings.journal_code = ""
+    world.settings.save()
+    invoice = world.invoice([world.item()])
+    _run("sync_invoices", "--invoice", str(invoice["id"]))
+    world.settings.journal_code = "70"
+    world.settings.save()
+    output = _run("sync_invoices")
+    assert "Booked as entry" in output
+    assert InvoiceRecord.objects.get(eduframe_invoice_id=invoice["id"]).state == InvoiceRecord.State.BOOKED
+
+
+def test_sync_status_prints_counts_per_state_and_the_last_error(world):
+    world.settings.journal_code = ""
+    world.settings.save()
+    _run("sync_invoices", "--invoice", str(world.invoice([world.item()])["id"]))
+    output = _run("sync_status", "--installation", str(world.installation.pk))
+    assert "needs_attention: 1" in output
+    assert "last error:" in output
+    assert "'Journal code'" in output
