@@ -1,0 +1,123 @@
+"""Print how many Exact Online API calls one invoice costs, per case, against both simulators in-process.
+
+Run: .venv/bin/python bench/exact_calls_per_invoice.py   (a temporary SQLite database; nothing else needed)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK_DIR = tempfile.mkdtemp(prefix="eduexact-bench-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eduexact_site.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("TOKEN_ENCRYPTION_KEY", "bench-only-token-key")
+os.environ["EDUEXACT_VAR_DIR"] = WORK_DIR
+os.environ["DATABASE_URL"] = f"sqlite:///{WORK_DIR}/bench.sqlite3"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from plugin.models import ExactConnection, GlobalSettings, Installation, VatMapping  # noqa: E402
+from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
+from sandbox.exact.app import create_app as create_exact  # noqa: E402
+from sandbox.server import SandboxServer  # noqa: E402
+from sync.models import InvoiceRecord  # noqa: E402
+from sync.services.invoice_book import invoice_sync  # noqa: E402
+
+DIVISION = 1234567
+
+
+def start(create_app) -> tuple[SandboxServer, object]:
+    app = create_app()
+    return SandboxServer(app).start(), app.state
+
+
+def connect(exact_server, exact) -> Installation:
+    """Seed the Exact division and an installation connected to it, with complete settings."""
+    exact.seed_division(DIVISION, "Bench Academy B.V.")
+    tokens = exact.issue_tokens_for(exact.default_user().user_id)
+    installation = Installation.objects.create(educator_slug="demo-academy", eduframe_access_token="demo-token")
+    now = timezone.now()
+    ExactConnection.objects.create(
+        installation=installation,
+        base_url=exact_server.url,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=now + timedelta(seconds=600),
+        tokens_issued_at=now,
+    )
+    GlobalSettings.objects.create(
+        installation=installation,
+        division=DIVISION,
+        journal_code="70",
+        ledger_code="8000",
+        sync_from=timezone.localdate() - timedelta(days=30),
+    )
+    return installation
+
+
+def exact_calls(exact) -> int:
+    return sum(1 for request in exact.request_log if "/api/v1/" in request["path"])
+
+
+def book(installation, exact, invoice_id: int) -> tuple[int, str]:
+    """Sync one invoice; return the Exact REST calls the sandbox saw and the attempt's outcome."""
+    record, _ = InvoiceRecord.objects.get_or_create(installation=installation, eduframe_invoice_id=invoice_id)
+    before = exact_calls(exact)
+    attempt = invoice_sync(record_id=record.pk, trigger="command")
+    seen = exact_calls(exact) - before
+    assert seen == attempt.exact_calls, (seen, attempt.exact_calls)
+    return seen, attempt.get_outcome_display()
+
+
+def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the simulators' access log is noise here
+    call_command("migrate", verbosity=0)
+    exact_server, exact = start(create_exact)
+    eduframe_server, eduframe = start(create_eduframe)
+    settings.EXACT_BASE_URL, settings.EDUFRAME_BASE_URL = exact_server.url, eduframe_server.url
+    installation = connect(exact_server, exact)
+    vat = eduframe.add_vat("21% BTW", "21")
+    VatMapping.objects.create(
+        installation=installation, eduframe_vat_id=eduframe.add_vat("0% BTW", "0")["id"], exact_vat_code="0"
+    )
+    address = {"address": "Kerkstraat 1", "postal_code": "3511 ED", "city": "Utrecht", "country": "NL"}
+    first = eduframe.add_account("Rijn Advies B.V.", email="finance@rijn.example", address=address)
+    second = eduframe.add_account("Maas Logistiek B.V.", email="admin@maas.example", address=address)
+    item = {"name": "Projectmanagement Basis", "units": 1, "unit_price": "595.00", "invoice_vat_id": vat["id"]}
+
+    cases = []
+    warmup = eduframe.add_invoice(first["id"], [item], status="open")
+    cases.append(("new invoice, new customer, cold lookup cache", *book(installation, exact, warmup["id"])))
+    new_customer = eduframe.add_invoice(second["id"], [item], status="open")
+    cases.append(("new invoice, new customer", *book(installation, exact, new_customer["id"])))
+    known_customer = eduframe.add_invoice(first["id"], [item], status="open")
+    cases.append(("new invoice, known customer", *book(installation, exact, known_customer["id"])))
+    eduframe.pay_invoice(known_customer["id"])
+    cases.append(("update with nothing changed (paid)", *book(installation, exact, known_customer["id"])))
+    item_id = eduframe.get_invoice(new_customer["id"])["invoice_items"][0]["id"]
+    eduframe.edit_invoice(new_customer["id"], items=[{**item, "id": item_id, "unit_price": "650.00"}])
+    cases.append(("changed update (price of a line)", *book(installation, exact, new_customer["id"])))
+
+    width = max(len(name) for name, *_ in cases)
+    print(f"{'case'.ljust(width)}  Exact calls  outcome")
+    for name, calls, outcome in cases:
+        print(f"{name.ljust(width)}  {calls:>11}  {outcome}")
+    exact_server.stop()
+    eduframe_server.stop()
+
+
+if __name__ == "__main__":
+    main()
