@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from sync.eduframe.client import EduframeClient
+from sync.exact.client import ExactClient
+from sync.exact.entities import ExactAttachment
 from sync.models import InvoiceRecord, SyncAttempt
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +139,17 @@ def test_it_skips_an_invoice_dated_before_sync_from(world):
     assert record.state == State.SKIPPED
     assert "before 'Sync from'" in record.reason
     assert world.exact_requests() == []
+
+
+def test_a_changed_pdf_is_attached_to_the_same_document(world):
+    invoice = world.invoice([world.item("Cursus", "100.00")])
+    world.sync(invoice)
+    document_id = str(_state(world, invoice).exact_document_id)
+    world.eduframe.edit_invoice(invoice["id"], footnote="Betaling binnen 14 dagen")
+    world.sync(invoice)
+    rows = [a for a in world.division()["attachments"] if a["Document"] == document_id]
+    client = ExactClient.for_installation(world.installation)
+    newest = client.download_attachment(ExactAttachment.from_api(rows[-1]))
+    assert len(world.division()["documents"]) == 1
+    assert world.entry(invoice)["Document"] == document_id
+    assert newest == EduframeClient(world.installation).invoice_pdf(invoice["id"])

@@ -1,0 +1,45 @@
+"""The one Exact account per Eduframe account: found, promoted, kept current with as few calls as possible."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.exact.client import ExactClient
+
+pytestmark = pytest.mark.django_db
+
+
+def _puts(world) -> list[dict]:
+    return [r for r in world.exact_requests() if r["method"] == "PUT" and "crm/Accounts" in r["path"]]
+
+
+def test_a_known_customer_costs_one_check_and_no_update(world):
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))
+    before = len(world.exact_requests())
+    world.sync(world.invoice([world.item()], account=account))
+    account_calls = [r for r in world.exact_requests()[before:] if "crm/Accounts" in r["path"]]
+    assert [r["method"] for r in account_calls] == ["GET"]
+
+
+def test_a_changed_eduframe_account_updates_the_exact_account_in_place(world):
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))
+    world.eduframe.rename_account(account["id"], "Noord Consultancy Groep B.V.")
+    world.sync(world.invoice([world.item()], account=account))
+    (exact_account,) = world.division()["accounts"]
+    assert exact_account["Name"] == "Noord Consultancy Groep B.V."
+    assert len(_puts(world)) == 1
+
+
+def test_an_existing_prospect_with_the_same_email_is_made_a_customer_instead_of_duplicated(world):
+    client = ExactClient.for_installation(world.installation)
+    prospect = client.create_account(
+        world.settings.division, {"Name": "Noord", "Email": "finance@noord.example", "Status": "P"}
+    )
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    (exact_account,) = world.division()["accounts"]
+    assert exact_account["ID"] == str(prospect.id)
+    assert exact_account["Status"] == "C"
+    assert world.entry(invoice)["Customer"] == str(prospect.id)
