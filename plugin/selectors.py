@@ -105,13 +105,13 @@ def vat_suggestions(*, rates, vat_codes) -> dict[int, str]:
     """Suggest, per Eduframe VAT rate, the one Exact sales VAT code with the same percentage (if unique)."""
     suggestions = {}
     for rate in rates:
-        same = [code.code for code in vat_codes if _percent(code.percentage) == _percent(rate.percentage)]
+        same = [code.code for code in vat_codes if percent_value(code.percentage) == percent_value(rate.percentage)]
         if len(same) == 1:
             suggestions[rate.id] = same[0]
     return suggestions
 
 
-def _percent(value) -> float:
+def percent_value(value) -> float:
     """Percentages as Eduframe (21.0) or Exact (0.21) write them, both as 21.0."""
     number = float(value)
     return round(number * 100 if 0 < number < 1 else number, 3)

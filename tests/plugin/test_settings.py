@@ -1,0 +1,137 @@
+"""The settings page: connection health, global settings checked against Exact, Sync from, VAT mapping."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from plugin.models import GlobalSettings, VatMapping
+from tests.factories import InvoiceRecordFactory
+from tests.plugin.conftest import DIVISION
+
+pytestmark = pytest.mark.django_db
+
+
+def _values(**changes) -> dict:
+    values = {
+        "division": DIVISION,
+        "sync_from": (date.today() - timedelta(days=7)).isoformat(),
+        "ledger_code": "8000",
+        "journal_code": "70",
+        "discount_ledger_code": "",
+    }
+    return {**values, **changes}
+
+
+def test_it_shows_the_labels_as_in_the_eduframe_article(admin, connected):
+    page = admin.get("/settings/").content.decode()
+    for field, label in (
+        ("division", "Division"),
+        ("sync_from", "Sync from"),
+        ("ledger_code", "Ledger code"),
+        ("journal_code", "Journal code"),
+        ("discount_ledger_code", "Discount ledger code"),
+    ):
+        assert f'<label for="id_{field}">{label}</label>' in page
+        assert f'id="id_{field}"' in page
+
+
+def test_it_shows_the_health_of_the_connection(admin, connected):
+    connected.minutely_remaining, connected.daily_remaining, connected.daily_limit = 58, 4990, 5000
+    connected.last_error = "Exact Online could not be reached."
+    connected.save()
+    page = admin.get("/settings/").content.decode()
+    assert "Demo Accountant" in page
+    assert "demo@example.com" in page
+    assert str(DIVISION) in page
+    assert "58 this minute" in page
+    assert "4990 of 5000 today" in page
+    assert "Exact Online could not be reached." in page
+    assert "Token last refreshed" in page
+    assert "Last successful call" in page
+
+
+def test_it_never_shows_a_token(admin, connected):
+    page = admin.get("/settings/").content.decode()
+    assert connected.access_token not in page
+    assert connected.refresh_token not in page
+
+
+def test_it_saves_settings_that_exact_accepts(admin, installation, connected):
+    response = admin.post("/settings/", _values(ledger_code="8010", discount_ledger_code="8090"))
+    assert response.status_code == 302
+    row = GlobalSettings.objects.get(installation=installation)
+    assert (row.ledger_code, row.journal_code, row.discount_ledger_code) == ("8010", "70", "8090")
+
+
+def test_it_refuses_a_general_journal(admin, installation, connected):
+    page = admin.post("/settings/", _values(journal_code="90")).content.decode()
+    assert "Journal 90 is a general journal in division 1234567; choose a sales journal (for example 70)." in page
+    assert GlobalSettings.objects.get(installation=installation).journal_code == "70"
+
+
+def test_it_refuses_a_journal_that_does_not_exist(admin, connected):
+    page = admin.post("/settings/", _values(journal_code="77")).content.decode()
+    assert "Journal 77 does not exist in division 1234567" in page
+
+
+def test_it_refuses_a_balance_sheet_ledger(admin, installation, connected):
+    page = admin.post("/settings/", _values(ledger_code="1300")).content.decode()
+    assert "Ledger 1300 (Debiteuren) is a balance sheet account in division 1234567" in page
+    assert GlobalSettings.objects.get(installation=installation).ledger_code == "8000"
+
+
+def test_it_refuses_a_division_the_user_cannot_reach(admin, connected):
+    page = admin.post("/settings/", _values(division=999)).content.decode()
+    assert "has no access to division 999" in page
+
+
+def test_it_says_so_when_exact_cannot_be_reached(admin, installation, connected, settings):
+    settings.EXACT_BASE_URL = "http://127.0.0.1:9"
+    page = admin.post("/settings/", _values(ledger_code="8010")).content.decode()
+    assert "nothing was saved" in page or "could not" in page
+    assert GlobalSettings.objects.get(installation=installation).ledger_code == "8000"
+
+
+def test_it_asks_for_confirmation_before_moving_sync_from_back(admin, installation, connected, eduframe_world):
+    earlier = (date.today() - timedelta(days=90)).isoformat()
+    page = admin.post("/settings/", _values(sync_from=earlier)).content.decode()
+    assert "Book older invoices too?" in page
+    assert "Invoices added" in page
+    assert "Exact Online calls" in page
+    assert "Days of the daily budget" in page
+    assert GlobalSettings.objects.get(installation=installation).sync_from != date.fromisoformat(earlier)
+
+
+def test_it_moves_sync_from_back_once_confirmed(admin, installation, connected, eduframe_world, monkeypatch):
+    started = []
+    monkeypatch.setattr("sync.tasks.reconcile_installation_task.delay", lambda *args: started.append(args))
+    earlier = (date.today() - timedelta(days=90)).isoformat()
+    response = admin.post("/settings/", {**_values(sync_from=earlier), "confirmed": "yes"})
+    assert response.status_code == 302
+    assert GlobalSettings.objects.get(installation=installation).sync_from.isoformat() == earlier
+
+
+def test_it_shows_the_backfill_progress(admin, installation, connected):
+    since = GlobalSettings.objects.get(installation=installation).sync_from
+    InvoiceRecordFactory(installation=installation, invoice_date=since, state="booked")
+    InvoiceRecordFactory(installation=installation, invoice_date=since, state="pending")
+    page = admin.get("/settings/").content.decode()
+    assert '<progress max="2" value="1">' in page
+
+
+def test_it_suggests_the_vat_code_by_percentage(admin, connected, eduframe_world):
+    page = admin.get("/settings/vat/").content.decode()
+    high = eduframe_world.vats["high"]["id"]
+    assert f'<label for="id_vat_{high}">21% BTW (21%)</label>' in page
+    assert '<option value="2" selected>2 – BTW hoog 21% (21%)</option>' in page
+    assert "Voorbelasting" not in page  # purchase VAT is not offered
+
+
+def test_it_saves_the_vat_mapping(admin, installation, connected, eduframe_world):
+    vats = eduframe_world.vats
+    data = {f"vat_{vats['high']['id']}": "2", f"vat_{vats['low']['id']}": "1", f"vat_{vats['exempt']['id']}": "0"}
+    assert admin.post("/settings/vat/", data).status_code == 302
+    saved = dict(VatMapping.objects.filter(installation=installation).values_list("eduframe_vat_id", "exact_vat_code"))
+    assert saved == {vats["high"]["id"]: "2", vats["low"]["id"]: "1", vats["exempt"]["id"]: "0"}
