@@ -68,7 +68,7 @@ class CodeChecker:
     def _example_sales_journal(self) -> str:
         journals = self._find(self.lookups.all, "journals") or []
         codes = [j.code for j in journals if j.type == SALES_JOURNAL and not j.blocked]
-        return codes[0] if codes else "70"
+        return min(codes, key=lambda code: (len(code), code)) if codes else "70"
 
     def check_ledger(self, code: str, label: str = "Ledger") -> str:
         account = self._find(self.lookups.gl_account, code)
