@@ -34,7 +34,10 @@ def exact_authorize_url(*, region: str | None, state: str) -> tuple[str, str]:
 
 
 def exact_connection_complete(*, installation: Installation, base_url: str, code: str) -> ExactConnection:
-    """Exchange the code, store the tokens encrypted, read who connected; resume a paused sync."""
+    """Exchange the code, store the tokens encrypted, read who connected.
+
+    A paused sync resumes by itself: sync.signals retries the held-back invoices when the status
+    goes from needs_reconnect or disconnected to connected."""
     try:
         token_set = oauth.exchange_code(base_url=base_url, code=code, redirect_uri=exact_redirect_uri())
     except AuthError as exc:
@@ -45,16 +48,11 @@ def exact_connection_complete(*, installation: Installation, base_url: str, code
         connection, _ = ExactConnection.objects.select_for_update().get_or_create(
             installation=installation, defaults={"base_url": base_url}
         )
-        was_paused = connection.status == ExactConnection.Status.NEEDS_RECONNECT
         connection.base_url = base_url
         store_new_tokens(connection, token_set)
     me = _me(connection)
     store_new_tokens(connection, token_set, me)
     _default_division(installation, me)
-    if was_paused:
-        from sync.services.invoice_queue import invoices_retry_attention
-
-        invoices_retry_attention(installation=installation, trigger="settings")
     return connection
 
 

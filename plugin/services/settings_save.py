@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import transaction
-
 from plugin.models import CourseOverride, GlobalSettings, Installation, VatMapping
 from plugin.selectors import connection_get, settings_get
 from plugin.services.exact_checks import CodeChecker
@@ -53,9 +51,8 @@ def sync_from_moves_back(*, installation: Installation, new_date: date) -> bool:
 
 
 def global_settings_save(*, installation: Installation, values: GlobalValues) -> GlobalSettings:
-    """Save checked values; a `Sync from` further back starts the backfill of the older invoices."""
+    """Save checked values; sync.signals starts the backfill when `Sync from` moved back."""
     row = settings_get(installation=installation)
-    moved_back = row.sync_from is not None and values.sync_from < row.sync_from
     if row.division != values.division:
         connection = connection_get(installation=installation)
         row.division_name = division_check(connection=connection, division=values.division).description
@@ -65,15 +62,7 @@ def global_settings_save(*, installation: Installation, values: GlobalValues) ->
     row.journal_code = values.journal_code
     row.discount_ledger_code = values.discount_ledger_code
     row.save()
-    if moved_back:
-        _start_backfill(installation, values.sync_from)
     return row
-
-
-def _start_backfill(installation: Installation, since: date) -> None:
-    from sync.tasks import reconcile_installation_task
-
-    transaction.on_commit(lambda: reconcile_installation_task.delay(installation.pk, since.isoformat()))
 
 
 def override_check(*, installation: Installation, values: OverrideValues) -> dict[str, str]:

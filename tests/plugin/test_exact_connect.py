@@ -139,10 +139,14 @@ def test_it_offers_reconnect_when_the_connection_needs_it(admin, connected):
     assert "nothing is lost" in page
 
 
-def test_reconnecting_retries_the_invoices_that_waited(admin, installation, connected):
+def test_reconnecting_retries_the_invoices_that_waited(
+    admin, installation, connected, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("sync.tasks.sync_invoice_task.delay", lambda *args, **kwargs: None)
     ExactConnection.objects.update(status="needs_reconnect")
     record = InvoiceRecordFactory(installation=installation, state="pending", error_kind="auth")
-    _connect(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        _connect(admin)
     record.refresh_from_db()
     assert record.error_kind == ""
     assert ExactConnection.objects.get().status == "connected"

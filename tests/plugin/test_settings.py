@@ -104,13 +104,17 @@ def test_it_asks_for_confirmation_before_moving_sync_from_back(admin, installati
     assert GlobalSettings.objects.get(installation=installation).sync_from != date.fromisoformat(earlier)
 
 
-def test_it_moves_sync_from_back_once_confirmed(admin, installation, connected, eduframe_world, monkeypatch):
+def test_it_moves_sync_from_back_once_confirmed(
+    admin, installation, connected, eduframe_world, monkeypatch, django_capture_on_commit_callbacks
+):
     started = []
     monkeypatch.setattr("sync.tasks.reconcile_installation_task.delay", lambda *args: started.append(args))
     earlier = (date.today() - timedelta(days=90)).isoformat()
-    response = admin.post("/settings/", {**_values(sync_from=earlier), "confirmed": "yes"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post("/settings/", {**_values(sync_from=earlier), "confirmed": "yes"})
     assert response.status_code == 302
     assert GlobalSettings.objects.get(installation=installation).sync_from.isoformat() == earlier
+    assert started == [(installation.pk, earlier)]
 
 
 def test_it_shows_the_backfill_progress(admin, installation, connected):
