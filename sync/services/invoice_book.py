@@ -170,7 +170,9 @@ def _booked(booking: Booking) -> None:
     record.booked_payload = {"entry": jsonable(booking.payload), "pdf_fingerprint": booking.pdf_fingerprint}
     record.booked_at = timezone.now()
     booking.attempt.exact_entry_id, booking.attempt.exact_entry_number = entry.entry_id, entry.entry_number
-    booking.attempt.response = jsonable({"EntryID": entry.entry_id, "EntryNumber": entry.entry_number})
+    booking.attempt.response = jsonable(
+        {"EntryID": entry.entry_id, "EntryNumber": entry.entry_number, "Status": entry.status, "Type": entry.type}
+    )
     _settle(booking, State.BOOKED, booking.outcome, booking.message)
 
 

@@ -94,13 +94,14 @@ def _document(booking: Booking, invoice, customer) -> None:
         )
     elif previous.get("pdf_fingerprint") != booking.pdf_fingerprint:
         _log_request(booking, "attachment", {"FileName": f"{plan.your_ref}.pdf", "replaces": "the previous PDF"})
-        attachment_replace(
+        left = attachment_replace(
             client=booking.exact,
             division=plan.division,
             document_id=record.exact_document_id,
             number=plan.your_ref,
             pdf=pdf,
         )
+        booking.attempt.request_payload["attachment"]["old_attachments_left"] = left
 
 
 def _create(booking: Booking) -> None:
@@ -111,17 +112,22 @@ def _create(booking: Booking) -> None:
 
 
 def _replace(booking: Booking, current) -> None:
-    """Exact refuses to change the entry: reverse it (a processed entry cannot be deleted) and book anew."""
-    record = booking.record
-    reversal = entry_reverse(booking.exact, booking.plan.division, current, record.number)
-    booking.attempt.request_payload["reversal"] = jsonable(reversal)
-    # Forget the reversed entry at once (committed), so a failure below never reverses it twice.
+    """Exact refuses to change the entry in place: remove it (reverse it when it cannot be deleted), book anew."""
+    record, division = booking.record, booking.plan.division
+    if current.status == PROCESSED:
+        how, reversal = "reversed", entry_reverse(booking.exact, division, current, record.number)
+    else:
+        how, reversal = entry_remove(booking.exact, division, current.entry_id, record.number)
+    if reversal:
+        booking.attempt.request_payload["reversal"] = jsonable(reversal)
+    # Forget the old entry at once (committed), so a failure below never removes or reverses it twice.
     record.exact_entry_id = None
     record.save(update_fields=["exact_entry_id", "updated_at"])
     _create(booking)
     booking.outcome = Outcome.UPDATED
+    words = f"reversed ({record.number}-R)" if how == "reversed" else "deleted"
     booking.message = (
-        f"Entry {current.entry_number} could not be changed in Exact, so it was reversed ({record.number}-R) "
+        f"Entry {current.entry_number} could not be changed in place, so it was {words} "
         f"and the invoice booked again as entry {booking.entry.entry_number}."
     )
 

@@ -153,3 +153,18 @@ def test_a_changed_pdf_is_attached_to_the_same_document(world):
     assert len(world.division()["documents"]) == 1
     assert world.entry(invoice)["Document"] == document_id
     assert newest == EduframeClient(world.installation).invoice_pdf(invoice["id"])
+
+
+def test_a_new_journal_code_moves_the_entry_to_that_journal_without_a_second_live_entry(world):
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    old_id = _state(world, invoice).exact_entry_id
+    with world.exact.lock:  # a second sales journal, as an accountant would add it
+        division = world.exact.division(world.settings.division)
+        division.journals["j71"] = {**next(iter(division.journals.values())), "ID": "j71", "Code": "71"}
+    world.settings.journal_code = "71"
+    world.settings.save()
+    world.sync(invoice)
+    (entry,) = world.entries()
+    assert entry["Journal"] == "71"
+    assert entry["EntryID"] != str(old_id)
