@@ -73,23 +73,15 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
 
 def _run(booking: Booking) -> None:
     record = booking.record
-    booking.source = "Eduframe"
     booking.eduframe = EduframeClient(record.installation)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     if invoice is None:
         return _invoice_gone(booking)
     _snapshot(record, invoice)
-    if invoice.status == "concept":
-        return _settle(booking, State.SKIPPED, Outcome.SKIPPED, "Concept invoice: booked once it is opened.")
     settings = settings_get(installation=record.installation)
-    if (
-        settings.sync_from
-        and invoice.opened_at
-        and invoice.opened_at < settings.sync_from
-        and not record.exact_entry_id
-    ):
-        reason = f"Dated {invoice.opened_at:%Y-%m-%d}, before 'Sync from' ({settings.sync_from:%Y-%m-%d}): not booked."
-        return _settle(booking, State.SKIPPED, Outcome.SKIPPED, reason)
+    skip = _skip_reason(record, invoice, settings)
+    if skip:
+        return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
     booking.source = "Exact Online"
     booking.exact = ExactClient.for_installation(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
@@ -110,6 +102,17 @@ def _run(booking: Booking) -> None:
     _booked(booking)
 
 
+def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
+    """Why the invoice is not booked at all (concept, or dated before `Sync from`), or "" to book it."""
+    if invoice.status == "concept":
+        return "Concept invoice: booked once it is opened."
+    # An entry booked before `Sync from` moved later stays in Exact and keeps following the invoice.
+    before = settings.sync_from and invoice.opened_at and invoice.opened_at < settings.sync_from
+    if before and not record.exact_entry_id:
+        return f"Dated {invoice.opened_at:%Y-%m-%d}, before 'Sync from' ({settings.sync_from:%Y-%m-%d}): not booked."
+    return ""
+
+
 def _snapshot(record: InvoiceRecord, invoice) -> None:
     """Keep the invoice's headline on the record for the sync log."""
     record.number = invoice.number or ""
@@ -124,7 +127,9 @@ def _snapshot(record: InvoiceRecord, invoice) -> None:
 def _invoice_gone(booking: Booking) -> None:
     """Eduframe deleted the invoice: delete its entry in Exact, or reverse it when Exact refuses the delete."""
     record = booking.record
-    if record.state == State.DELETED or not record.exact_entry_id:
+    if record.state == State.DELETED:
+        return _settle(booking, State.DELETED, Outcome.DELETED, record.reason or "Deleted in Eduframe.")
+    if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
     booking.source = "Exact Online"
     booking.exact = ExactClient.for_installation(record.installation)
