@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# authlib 1.9 announces a move to "httpx2" on import; its httpx client works, and the notice is noise.
+warnings.filterwarnings("ignore", message="The httpx module is deprecated")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()

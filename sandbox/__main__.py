@@ -23,7 +23,7 @@ def _seed_demo(exact_state, eduframe_state) -> str:
 
     exact_state.seed_division(**EXACT_DEMO_DIVISION)
     summary = load_eduframe_demo(eduframe_state)
-    return ", ".join(f"{count} {name}" for name, count in summary.items())
+    return ", ".join(f"{count} {name}" for name, count in summary.items() if isinstance(count, int) and count)
 
 
 def main() -> None:
