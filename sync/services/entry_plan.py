@@ -237,6 +237,9 @@ def entry_plan_build(
     ctx = _Context(global_settings, overrides, item_courses, vat_rates, vat_mappings, list(sales_vat_codes))
     ctx.problems.extend(settings_problems(global_settings))
     items = list(invoice.items)
+    if not items:
+        # Exact refuses an entry without lines; saying so here spares one of its error answers.
+        ctx.problems.append(Problem("The invoice has no lines.", "Add the invoice's items in Eduframe."))
     amounts = [cents(Decimal(str(item.units)) * Decimal(str(item.unit_price))) for item in items]
     total_incl = Decimal(str(invoice.total_incl)) if invoice.total_incl is not None else None
     # The VAT to book is what makes the entry total equal Eduframe's total_incl to the cent.

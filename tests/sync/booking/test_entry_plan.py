@@ -100,3 +100,8 @@ def test_the_fingerprint_ignores_the_payment_status_but_not_the_amounts():
     changed = fingerprint(_plan(_invoice([("A", "11.00")], "11.00", "13.31")))
     assert base == paid
     assert base != changed
+
+
+def test_an_invoice_without_lines_is_a_problem_before_exact_is_asked():
+    plan = _plan(_invoice([], "0.00", "0.00"))
+    assert [problem.reason for problem in plan.problems] == ["The invoice has no lines."]

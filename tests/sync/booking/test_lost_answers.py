@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sync.exact.client import ExactClient
-from sync.models import AccountLink, InvoiceRecord
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +65,15 @@ def test_an_account_merged_away_in_exact_is_found_again_without_a_duplicate(worl
     assert len(world.division()["accounts"]) == 1
     assert world.entry(second)["Customer"] == str(survivor.id)
     assert AccountLink.objects.get(eduframe_account_id=account["id"]).exact_account_id == survivor.id
+
+
+def test_an_entry_committed_behind_a_500_is_adopted_on_the_retry_not_posted_again(world):
+    world.exact.inject_fault("POST salesentry/SalesEntries", "commit_then_500")
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    world.sync(invoice, trigger=SyncAttempt.Trigger.MANUAL)
+    record = world.record(invoice)
+    record.refresh_from_db()
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert len(world.entries()) == 1
+    assert str(record.exact_entry_id) == world.entries()[0]["EntryID"]
