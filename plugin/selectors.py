@@ -162,3 +162,18 @@ def exact_entry_url(*, connection, record) -> str:
 def codes_rows(codes: EffectiveCodes) -> list[tuple[str, Resolved]]:
     """The effective codes labelled as on the settings pages, for a table."""
     return [("Ledger code", codes.ledger), ("Cost center", codes.cost_center), ("Cost unit", codes.cost_unit)]
+
+
+def edition_rows(*, installation: Installation, course_id: int, editions) -> list[tuple]:
+    """Pair each edition of a course with its effective codes."""
+    global_settings = settings_get(installation=installation)
+    overrides = overrides_get(installation=installation)
+    return [
+        (
+            edition,
+            effective_codes(
+                global_settings=global_settings, overrides=overrides, course_id=course_id, edition_id=edition.id
+            ),
+        )
+        for edition in editions
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -10,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from plugin.decorators import installation_required
 from plugin.forms import OverrideForm
 from plugin.models import CourseOverride
-from plugin.selectors import codes_rows, course_rows, edition_codes, override_get, template_codes
+from plugin.selectors import codes_rows, course_rows, edition_codes, edition_rows, override_get, template_codes
 from plugin.services.exact_checks import ExactUnavailable
 from plugin.services.settings_save import OverrideValues, course_override_set, override_check
 from sync.eduframe.client import EduframeClient
@@ -84,30 +86,42 @@ def _override_form(request, *, scope, eduframe_id, name, course_id=None):
     return form, redirect(request.path)
 
 
+def eduframe_errors(view):
+    """Turn an Eduframe failure (other than a 404) into a message on the course list."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except SyncError as exc:
+            messages.error(request, f"Eduframe could not be read: {exc.message}")
+            return redirect("courses")
+
+    return wrapper
+
+
 @require_http_methods(["GET", "POST"])
 @installation_required
+@eduframe_errors
 def course_detail(request, course_id: int):
     client = EduframeClient(request.installation)
     course = _eduframe_get(client.get_course, course_id)
     form, done = _override_form(request, scope=CourseOverride.Scope.TEMPLATE, eduframe_id=course.id, name=course.name)
     if done:
         return done
-    try:
-        editions = list(client.planned_courses_of(course.id))
-    except SyncError as exc:
-        messages.error(request, f"Eduframe could not list the editions: {exc.message}")
-        editions = []
+    editions = list(client.planned_courses_of(course.id))
     context = {
         "course": course,
         "form": form,
         "codes_rows": codes_rows(template_codes(installation=request.installation, course_id=course.id)),
-        "editions": editions,
+        "edition_rows": edition_rows(installation=request.installation, course_id=course.id, editions=editions),
     }
     return render(request, "plugin/courses/course.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 @installation_required
+@eduframe_errors
 def edition_detail(request, edition_id: int):
     client = EduframeClient(request.installation)
     edition = _eduframe_get(client.get_planned_course, edition_id)

@@ -130,3 +130,18 @@ def test_it_does_not_show_another_installations_overrides(admin, other_installat
     CourseOverrideFactory(installation=other_installation, eduframe_id=course["id"], cost_center="CC300")
     page = admin.get(f"/settings/courses/{course['id']}/").content.decode()
     assert "CC300" not in page
+
+
+def test_it_says_so_when_eduframe_cannot_be_reached(admin, connected, settings):
+    settings.EDUFRAME_BASE_URL = "http://127.0.0.1:9"
+    response = admin.get("/settings/courses/12/", follow=True)
+    assert "Eduframe could not be read" in response.content.decode()
+    assert "Eduframe could not list the courses" in admin.get("/settings/courses/").content.decode()
+
+
+def test_the_course_page_shows_each_editions_own_codes(admin, installation, connected, eduframe_world):
+    course = _course(eduframe_world)
+    edition = _editions(eduframe_world, course)[0]
+    CourseOverrideFactory(installation=installation, scope="edition", eduframe_id=edition["id"], cost_unit="PDA")
+    page = admin.get(f"/settings/courses/{course['id']}/").content.decode()
+    assert '<code>PDA</code> <span class="src src-edition">edition</span>' in page
