@@ -10,7 +10,7 @@ import hashlib
 import json
 from uuid import UUID
 
-from sync.errors import AmbiguousError
+from sync.errors import AmbiguousError, FunctionalError
 from sync.models import AccountLink
 
 # Search order: our own code first (an account we created), then what an accountant may have typed in.
@@ -73,11 +73,15 @@ def _search(client, division: int, account_fields: dict):
 
 
 def _create_once(client, division: int, account_fields: dict):
-    """Create the account; after a lost answer, adopt the one the lost request made (found by our code)."""
+    """Create the account; after a lost answer, adopt the one the lost request made (found by our code).
+
+    A refusal is checked the same way: two invoices of one new Eduframe account booked at once both miss the
+    account, and Exact refuses the second `Code` ("Gegeven bestaat reeds."); the loser adopts the winner's.
+    """
     fields = {k: v for k, v in account_fields.items() if v}
     try:
         return client.create_account(division, fields)
-    except AmbiguousError:
+    except (AmbiguousError, FunctionalError):
         match = _single_match(client.find_accounts(division, code=account_fields["Code"]))
         if match is None:
             raise

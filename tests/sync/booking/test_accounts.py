@@ -43,3 +43,17 @@ def test_an_existing_prospect_with_the_same_email_is_made_a_customer_instead_of_
     assert exact_account["ID"] == str(prospect.id)
     assert exact_account["Status"] == "C"
     assert world.entry(invoice)["Customer"] == str(prospect.id)
+
+
+def test_an_account_created_meanwhile_by_another_booking_is_adopted_when_exact_refuses_the_code(world, monkeypatch):
+    account = world.account()
+    client = ExactClient.for_installation(world.installation)
+    winner = client.create_account(
+        world.settings.division, {"Name": "Noord", "Code": f"EF{account['id']}", "Status": "C"}
+    )
+    # This booking looked before the other one created the account: its search finds nothing.
+    monkeypatch.setattr("sync.services.account_match._search", lambda *args: None)
+    invoice = world.invoice([world.item()], account=account)
+    world.sync(invoice)
+    assert len(world.division()["accounts"]) == 1
+    assert world.entry(invoice)["Customer"] == str(winner.id)
