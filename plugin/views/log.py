@@ -14,6 +14,7 @@ from plugin.selectors import connection_get, exact_entry_url
 from sync.errors import SyncError
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.selectors import invoice_get, invoice_list, sync_status
+from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_enqueue, invoices_retry_attention
 
 PER_PAGE = 50
@@ -82,8 +83,6 @@ def log_retry_all(request):
 @require_GET
 @installation_required
 def log_preview(request, invoice_id: int):
-    from sync.services.invoice_preview import invoice_preview
-
     try:
         preview = invoice_preview(installation=request.installation, eduframe_invoice_id=invoice_id)
     except SyncError as exc:

@@ -15,9 +15,12 @@ from plugin.services.settings_save import (
     global_settings_check,
     global_settings_save,
     sync_from_moves_back,
+    vat_mapping_save,
 )
 from sync.eduframe.client import EduframeClient
 from sync.errors import SyncError
+from sync.selectors import backfill_progress
+from sync.services.reconcile import sync_from_estimate
 
 
 def _initial(row) -> dict:
@@ -65,8 +68,6 @@ def _save(request, form):
 
 
 def _confirm_sync_from(request, form, values):
-    from sync.services.reconcile import sync_from_estimate
-
     try:
         estimate = sync_from_estimate(installation=request.installation, new_date=values.sync_from)
     except SyncError as exc:
@@ -79,8 +80,6 @@ def _confirm_sync_from(request, form, values):
 def _backfill(installation, row):
     if row.sync_from is None:
         return None
-    from sync.selectors import backfill_progress
-
     return backfill_progress(installation=installation, since=row.sync_from)
 
 
@@ -104,8 +103,6 @@ def vat_mapping(request):
     initial = {rate.id: saved.get(rate.id) or suggested.get(rate.id, "") for rate in rates}
     form = VatMappingForm(request.POST or None, rates=rates, vat_codes=vat_codes, initial_codes=initial)
     if request.method == "POST" and form.is_valid():
-        from plugin.services.settings_save import vat_mapping_save
-
         vat_mapping_save(installation=installation, rates=rates, choices=form.chosen(rates))
         messages.success(request, "VAT mapping saved.")
         return redirect("vat-mapping")
