@@ -164,3 +164,8 @@ def test_connect_needs_csrf(installation, exact_world):
     session["installation_id"] = installation.pk
     session.save()
     assert browser.post("/settings/exact/connect").status_code == 403
+
+
+def test_it_refuses_a_division_that_is_not_a_number(admin, installation, connected):
+    page = admin.post("/settings/exact/division", {"division": "abc"}).content.decode()
+    assert "&#x27;abc&#x27; is not a division code." in page

@@ -150,3 +150,18 @@ def test_it_links_a_booked_invoice_to_its_entry_in_exact(admin, installation, co
     detail = admin.get(f"/settings/log/{record.pk}/").content.decode()
     assert "Retry by an administrator" in detail
     assert "Booked" in detail
+
+
+def test_the_preview_says_what_stops_the_booking(admin, installation, connected, eduframe_world):
+    from plugin.models import GlobalSettings
+
+    GlobalSettings.objects.filter(installation=installation).update(ledger_code="")
+    invoice = open_invoice(eduframe_world)
+    page = admin.get(f"/settings/log/preview/{invoice['id']}/").content.decode()
+    assert "It would not be booked" in page
+    assert "the setting &#x27;Ledger code&#x27; is empty" in page
+
+
+def test_the_preview_of_an_unknown_invoice_says_so(admin, connected, eduframe_world):
+    page = admin.get("/settings/log/preview/999999/").content.decode()
+    assert "The invoice does not exist in Eduframe (any more)." in page

@@ -139,3 +139,8 @@ def test_it_saves_the_vat_mapping(admin, installation, connected, eduframe_world
     assert admin.post("/settings/vat/", data).status_code == 302
     saved = dict(VatMapping.objects.filter(installation=installation).values_list("eduframe_vat_id", "exact_vat_code"))
     assert saved == {vats["high"]["id"]: "2", vats["low"]["id"]: "1", vats["exempt"]["id"]: "0"}
+
+
+def test_the_vat_mapping_needs_exact(admin, installation, eduframe_world):
+    response = admin.get("/settings/vat/", follow=True)
+    assert "Exact Online is not connected" in response.content.decode()
