@@ -219,6 +219,11 @@ class ExactClient:
         rows = self._rows(self._path(division, "documents/DocumentAttachments"), params)
         return [e.ExactAttachment.from_api(row) for row in rows]
 
+    def delete_document_attachment(self, division: int, attachment_id: UUID | str) -> None:
+        """Delete one attachment of a document (DocumentAttachments has no PUT: replace = add + delete)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=DocumentsDocumentAttachments
+        self._request("DELETE", self._path(division, f"documents/DocumentAttachments({_guid(attachment_id)})"))
+
     def create_document_attachment(
         self, division: int, *, document_id: UUID | str, file_name: str, content: bytes
     ) -> e.ExactAttachment:

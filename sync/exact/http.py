@@ -65,6 +65,14 @@ def exact_message(response: httpx.Response) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+# Texts of Exact's unhandled failures (not business rules): on a write the change may have been made.
+GENERIC_FAILURES = ("an error has occurred", "an unexpected error", "internal server error", "object reference")
+
+
+def _is_generic_failure(message: str) -> bool:
+    return any(text in message.lower() for text in GENERIC_FAILURES)
+
+
 def error_for(response: httpx.Response, method: str) -> SyncError:
     """Map an unsuccessful Exact answer onto our error classes."""
     status = response.status_code
@@ -75,9 +83,9 @@ def error_for(response: httpx.Response, method: str) -> SyncError:
         return RetryableError("Exact Online's rate limit is reached.", retry_after=_retry_after(response))
     if status >= 500:
         # Exact answers business validation errors as 500 with its message; those will not heal by retrying.
-        if message and status not in (502, 503, 504):
+        if message and status not in (502, 503, 504) and not _is_generic_failure(message):
             return FunctionalError(message, status=status)
-        text = f"Exact Online failed ({status})."
+        text = f"Exact Online failed ({status})" + (f": {message}" if message else ".")
         return AmbiguousError(text) if method in WRITE_METHODS else RetryableError(text)
     return FunctionalError(message or f"Exact Online refused the request ({status}).", status=status)
 

@@ -76,16 +76,11 @@ def document_ensure(
 def attachment_replace(*, client, division: int, document_id: UUID, number: str, pdf) -> int:
     """Attach the new PDF, then delete every other attachment: after any failure a retry converges to one.
 
-    Returns how many old attachments were left in place (see below).
+    Returns how many old attachments were left in place (always 0 once the deletes succeed).
     """
     existing = client.document_attachments(division, document_id)
     new = client.create_document_attachment(division, document_id=document_id, file_name=f"{number}.pdf", content=pdf())
     old = [attachment for attachment in existing if attachment.id != new.id]
-    # ExactClient has no delete_document_attachment yet (reported to its owner); until it has, the old PDF
-    # stays beside the new one rather than failing the booking.
-    delete = getattr(client, "delete_document_attachment", None)
-    if delete is None:
-        return len(old)
     for attachment in old:
-        delete(division, attachment.id)
+        client.delete_document_attachment(division, attachment.id)
     return 0

@@ -141,7 +141,7 @@ def test_it_skips_an_invoice_dated_before_sync_from(world):
     assert world.exact_requests() == []
 
 
-def test_a_changed_pdf_is_attached_to_the_same_document(world):
+def test_a_changed_pdf_replaces_the_old_one_on_the_same_document(world):
     invoice = world.invoice([world.item("Cursus", "100.00")])
     world.sync(invoice)
     document_id = str(_state(world, invoice).exact_document_id)
@@ -150,6 +150,7 @@ def test_a_changed_pdf_is_attached_to_the_same_document(world):
     rows = [a for a in world.division()["attachments"] if a["Document"] == document_id]
     client = ExactClient.for_installation(world.installation)
     newest = client.download_attachment(ExactAttachment.from_api(rows[-1]))
+    assert len(rows) == 1
     assert len(world.division()["documents"]) == 1
     assert world.entry(invoice)["Document"] == document_id
     assert newest == EduframeClient(world.installation).invoice_pdf(invoice["id"])

@@ -324,3 +324,25 @@ def test_for_installation_without_a_connection_raises_auth_error(db):
     with pytest.raises(AuthError) as caught:
         ExactClient.for_installation(InstallationFactory())
     assert "connect Exact Online" in caught.value.message
+
+
+def test_a_generic_500_on_a_write_is_ambiguous_not_a_refusal():
+    from sync.errors import AmbiguousError
+    from sync.exact.http import error_for
+
+    response = httpx.Response(
+        500, json={"error": {"code": "", "message": {"lang": "", "value": "An unexpected error occurred."}}}
+    )
+    assert isinstance(error_for(response, "POST"), AmbiguousError)
+
+
+def test_a_business_500_keeps_exacts_message_as_a_refusal():
+    from sync.errors import FunctionalError
+    from sync.exact.http import error_for
+
+    response = httpx.Response(
+        500, json={"error": {"code": "", "message": {"lang": "", "value": "Ongeldig: Klant (Type)"}}}
+    )
+    error = error_for(response, "POST")
+    assert type(error) is FunctionalError
+    assert error.message == "Ongeldig: Klant (Type)"
