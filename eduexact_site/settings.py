@@ -69,6 +69,8 @@ EDUFRAME_BASE_URL = env("EDUFRAME_BASE_URL", default="https://api.eduframe.nl").
 EDUFRAME_CLIENT_ID = env("EDUFRAME_CLIENT_ID", default="") or None
 EDUFRAME_CLIENT_SECRET = env("EDUFRAME_CLIENT_SECRET", default="") or None
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
+# How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
+EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

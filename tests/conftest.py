@@ -7,6 +7,16 @@ import pytest
 from sandbox.server import SandboxServer
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: simulators and installations differ from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _serve(create_app):
     app = create_app()
     server = SandboxServer(app).start()

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from django.conf import settings
+from django.core.cache import cache
 
 from plugin.models import Installation
 from sync.eduframe import entities as e
@@ -116,15 +117,18 @@ class EduframeClient:
 
     def vat_number_slug(self) -> str | None:
         """Return the slug of the account field holding the VAT number (by system_name, else by field type)."""
-        # Reference: https://developer.eduframe.nl/ (Signup questions: GET /signup_questions)
         if self._vat_slug is _UNSET:
-            rows = [e.SignupQuestion.from_api(r) for r in self._pages("/signup_questions", {"for_type": "account"})]
-            rows = [q for q in rows if q.for_type in ("", "account")]
-            by_name = [q for q in rows if q.system_name == "vat_number"]
-            by_type = [q for q in rows if q.field_type == "vat_number"]
-            chosen = (by_name or by_type or [None])[0]
-            self._vat_slug = chosen.slug if chosen else None
+            self._vat_slug = self._shared("vat-slug", self._find_vat_number_slug)[0]
         return self._vat_slug
+
+    def _find_vat_number_slug(self) -> tuple[str | None]:
+        # Reference: https://developer.eduframe.nl/ (Signup questions: GET /signup_questions)
+        rows = [e.SignupQuestion.from_api(r) for r in self._pages("/signup_questions", {"for_type": "account"})]
+        rows = [q for q in rows if q.for_type in ("", "account")]
+        by_name = [q for q in rows if q.system_name == "vat_number"]
+        by_type = [q for q in rows if q.field_type == "vat_number"]
+        chosen = (by_name or by_type or [None])[0]
+        return (chosen.slug if chosen else None,)
 
     def vat_number_of(self, account: e.Account) -> str | None:
         """Return the account's VAT number, or None when it has none."""
@@ -137,7 +141,9 @@ class EduframeClient:
     def invoice_vats(self) -> list[e.InvoiceVat]:
         """Return the tenant's VAT rates."""
         # Reference: https://developer.eduframe.nl/ (Invoice VATs: GET /invoice_vats)
-        return [e.InvoiceVat.from_api(row) for row in self._pages("/invoice_vats", {})]
+        return self._shared(
+            "invoice-vats", lambda: [e.InvoiceVat.from_api(row) for row in self._pages("/invoice_vats", {})]
+        )
 
     def get_catalog_variant(self, variant_id: int) -> e.CatalogVariant | None:
         """Return a catalog variant (a product edition), or None."""
@@ -227,8 +233,22 @@ class EduframeClient:
 
     def _cached(self, path: str, entity):
         if path not in self._cache:
-            self._cache[path] = self._get(path, entity)
+            self._cache[path] = self._shared(path, lambda: self._get(path, entity))
         return self._cache[path]
+
+    def _shared(self, key: str, fetch):
+        """Reference data (VAT rates, the VAT field, variants, editions) shared by the tasks of a process.
+
+        Each booking would otherwise fetch them again; a few minutes' staleness is harmless for data an
+        administrator rarely changes, and it keeps a batch of bookings far below Eduframe's rate limit.
+        """
+        full_key = f"eduframe:{self.installation.pk}:{settings.EDUFRAME_BASE_URL}:{key}"
+        value = cache.get(full_key)
+        if value is None:
+            value = fetch()
+            if value is not None:
+                cache.set(full_key, value, settings.EDUFRAME_REFERENCE_CACHE_SECONDS)
+        return value
 
     def _pages(self, path: str, params: dict) -> Iterator[dict]:
         """Yield the rows of every page, following `Link: rel="next"` verbatim."""
