@@ -11,14 +11,14 @@ def test_it_answers_200_when_the_database_and_broker_answer(client):
 
 
 @pytest.mark.django_db
-def test_it_answers_503_when_the_broker_does_not_answer(client, settings):
+def test_it_answers_503_when_the_broker_does_not_answer(client, monkeypatch):
+    from kombu import Connection
+
     from eduexact_site.celery import app
 
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+    # A broker on a port where nothing listens.
+    monkeypatch.setattr(app, "connection_for_write", lambda: Connection("redis://127.0.0.1:1/0"))
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"] is False
 
