@@ -60,16 +60,19 @@ def _previous(instance, field: str):
     return field in stored, stored.get(field)
 
 
-def _moved_back(previous, current) -> bool:
-    """Tell whether `Sync from` now reaches further into the past (no date at all is the furthest)."""
-    return previous is not None and (current is None or current < previous)
+def _reaches_further_back(previous, current) -> bool:
+    """Tell whether `Sync from` is set for the first time or now reaches further into the past."""
+    return current is not None and (previous is None or current < previous)
 
 
 @receiver(post_save, sender=GlobalSettings, dispatch_uid="sync.sync_from_moved")
 def sync_from_moved(sender, instance, created, **kwargs) -> None:
-    """When `Sync from` moves back, reconcile from the new date after the commit."""
-    existed, previous = _previous(instance, "sync_from")
-    if existed and _moved_back(previous, instance.sync_from):
+    """When `Sync from` is first set or moves back, reconcile from the new date after the commit.
+
+    The invoices Eduframe already has are booked without waiting for the next scheduled pass.
+    """
+    _, previous = _previous(instance, "sync_from")
+    if _reaches_further_back(previous, instance.sync_from):
         installation_id, since = instance.installation_id, instance.sync_from
         transaction.on_commit(lambda: _reconcile_from(installation_id, since))
 

@@ -79,6 +79,17 @@ def test_moving_sync_from_back_reconciles_from_the_new_date(
     reconcile_delay.assert_called_once_with(installation.pk, "2025-07-01")
 
 
+def test_setting_sync_from_for_the_first_time_reconciles_from_that_date(
+    installation, sync_delay, reconcile_delay, django_capture_on_commit_callbacks
+):
+    installation.settings.sync_from = None
+    installation.settings.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        installation.settings.sync_from = date(2026, 11, 1)
+        installation.settings.save()
+    reconcile_delay.assert_called_once_with(installation.pk, "2026-11-01")
+
+
 def test_moving_sync_from_forward_reconciles_nothing(
     installation, sync_delay, reconcile_delay, django_capture_on_commit_callbacks
 ):
