@@ -19,11 +19,11 @@ from django.utils import timezone
 from plugin.models import ExactConnection
 from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
+from sync.exact.budget import budget_claim, minutely_wait
 from sync.exact.http import RateLimits, error_for, exact_json, make_http_client, transport_error_for
 from sync.exact.regions import exact_base_url
 from sync.exact.tokens import access_token_for
 
-MAX_MINUTELY_WAIT = 65.0
 ACCOUNT_FIELDS = "ID,Code,Name,Email,Status,VATNumber,AddressLine1,Postcode,City,Country"
 LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,CostCenter,CostUnit"
 ENTRY_FIELDS = "EntryID,EntryNumber,YourRef,Customer,Journal,Description,EntryDate,DueDate,Document,AmountFC,VATAmountFC,Status,Type"
@@ -304,6 +304,8 @@ class ExactClient:
         self._honour_rate_limits()
         token = access_token_for(self.connection, transport=self._transport)
         response = self._send(method, url, token, params, payload, headers)
+        if self._wait_out_minutely_429(response):
+            response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
             token = access_token_for(self.connection, rejected_token=token, transport=self._transport)
             response = self._send(method, url, token, params, payload, headers)
@@ -327,18 +329,17 @@ class ExactClient:
             raise transport_error_for(exc, method) from exc
 
     def _honour_rate_limits(self) -> None:
-        """Wait for a near minutely reset; refuse (retry later) when a budget is used up for longer."""
-        c, now = self.connection, timezone.now()
-        if c.daily_remaining is not None and c.daily_remaining <= 0 and c.daily_reset_at and c.daily_reset_at > now:
-            wait = (c.daily_reset_at - now).total_seconds()
-            raise RetryableError("Exact Online's daily call limit for this division is used up.", retry_after=wait)
-        if c.minutely_remaining is not None and c.minutely_remaining <= 0 and c.minutely_reset_at:
-            wait = (c.minutely_reset_at - now).total_seconds()
-            if wait > MAX_MINUTELY_WAIT:
-                raise RetryableError("Exact Online's per-minute call limit is used up.", retry_after=wait)
-            if wait > 0:
-                self.sleep(wait)
-            c.minutely_remaining = None
+        """Take one call from the connection's budget, shared with the other processes."""
+        budget_claim(self.connection, sleep=self.sleep)
+
+    def _wait_out_minutely_429(self, response: httpx.Response) -> bool:
+        """After a 429 of the minutely limit (another app used the budget), wait for its reset once."""
+        reset = RateLimits.from_headers(response.headers).minutely_reset_at
+        if response.status_code != 429 or reset is None:
+            return False
+        self._record(response)
+        self.sleep(minutely_wait(reset, timezone.now()))
+        return True
 
     def _record(self, response: httpx.Response) -> None:
         """Keep the rate-limit headers and the last success on the connection row (one cheap UPDATE)."""

@@ -228,13 +228,38 @@ def _epoch_ms(moment: datetime) -> str:
     return str(int(moment.timestamp() * 1000))
 
 
-def test_a_429_is_retryable_after_the_reset(connection, router):
+def test_a_minutely_429_is_waited_out_once_then_retried(connection, router):
+    reset = datetime.now(UTC) + timedelta(seconds=30)
+    headers = {"X-RateLimit-Minutely-Remaining": "0", "X-RateLimit-Minutely-Reset": _epoch_ms(reset)}
+    router.add("GET", f"/api/v1/{DIV}/financial/Journals", [httpx.Response(429, headers=headers), odata()])
+    client = _client(connection, router)
+    waits = []
+    client.sleep = waits.append
+    assert client.journals(DIV) == []
+    assert len(waits) == 1
+    assert 29 <= waits[0] <= 31
+
+
+def test_a_second_429_is_retryable_after_the_reset(connection, router):
     reset = datetime.now(UTC) + timedelta(seconds=30)
     headers = {"X-RateLimit-Minutely-Remaining": "0", "X-RateLimit-Minutely-Reset": _epoch_ms(reset)}
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", httpx.Response(429, headers=headers))
+    client = _client(connection, router)
+    client.sleep = lambda seconds: None
     with pytest.raises(RetryableError) as caught:
-        _client(connection, router).journals(DIV)
+        client.journals(DIV)
     assert 25 <= caught.value.retry_after <= 31
+
+
+def test_a_daily_429_is_not_waited_for(connection, router):
+    reset = datetime.now(UTC) + timedelta(hours=5)
+    headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": _epoch_ms(reset)}
+    router.add("GET", f"/api/v1/{DIV}/financial/Journals", httpx.Response(429, headers=headers))
+    client = _client(connection, router)
+    client.sleep = lambda seconds: pytest.fail("must not wait hours inside a booking")
+    with pytest.raises(RetryableError) as caught:
+        client.journals(DIV)
+    assert caught.value.retry_after > 4 * 3600
 
 
 def test_it_stores_the_rate_limit_headers_on_the_connection(connection, router):
@@ -257,19 +282,34 @@ def test_it_stores_the_rate_limit_headers_on_the_connection(connection, router):
 def test_it_waits_for_the_minutely_reset(connection, router):
     connection.minutely_remaining = 0
     connection.minutely_reset_at = timezone.now() + timedelta(seconds=20)
+    connection.save()
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", odata())
     client = _client(connection, router)
     waits = []
     client.sleep = waits.append
     client.journals(DIV)
     assert len(waits) == 1
-    assert 19 <= waits[0] <= 20
+    assert 19 <= waits[0] <= 20.5
     assert len(router.requests) == 1
+
+
+def test_two_clients_share_one_minutely_budget(connection, router):
+    connection.minutely_remaining = 1
+    connection.minutely_reset_at = timezone.now() + timedelta(seconds=20)
+    connection.save()
+    router.add("GET", f"/api/v1/{DIV}/financial/Journals", odata())
+    first, second = _client(connection, router), _client(ExactConnection.objects.get(pk=connection.pk), router)
+    waits = []
+    first.sleep = second.sleep = waits.append
+    first.journals(DIV)
+    second.journals(DIV)
+    assert len(waits) == 1  # the second found the last call of the minute taken
 
 
 def test_it_refuses_when_the_daily_budget_is_used_up(connection, router):
     connection.daily_remaining = 0
     connection.daily_reset_at = timezone.now() + timedelta(hours=3)
+    connection.save()
     with pytest.raises(RetryableError) as caught:
         _client(connection, router).journals(DIV)
     assert 10790 <= caught.value.retry_after <= 10800
