@@ -176,6 +176,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.tasks.retry_due_invoices",
         "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=60),
     },
+    # Exact refresh tokens die after about 30 days unused: refresh idle connections weekly.
+    "keep-exact-connections-alive": {
+        "task": "plugin.tasks.keep_exact_connections_alive",
+        "schedule": 6 * 60 * 60,
+    },
 }
 
 LOGGING = {
