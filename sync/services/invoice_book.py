@@ -68,7 +68,15 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
         attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
         attempt.finished_at = timezone.now()
         attempt.save()
+        _close_clients(booking)
     return attempt
+
+
+def _close_clients(booking: Booking) -> None:
+    """Release the connections of this booking's HTTP clients: a worker books thousands of invoices."""
+    for client in (booking.eduframe, booking.exact):
+        if client is not None:
+            client.close()
 
 
 def _run(booking: Booking) -> None:
