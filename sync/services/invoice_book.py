@@ -83,7 +83,8 @@ def _run(booking: Booking) -> None:
     record = booking.record
     booking.eduframe = EduframeClient(record.installation)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
-    if invoice is None:
+    # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (notes, 2.6).
+    if invoice is None or invoice.status == "deleted":
         return _invoice_gone(booking)
     _snapshot(record, invoice)
     settings = settings_get(installation=record.installation)

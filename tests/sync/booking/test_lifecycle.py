@@ -93,6 +93,16 @@ def test_it_deletes_the_entry_of_an_invoice_deleted_in_eduframe(world):
     assert world.entries() == []
 
 
+def test_it_deletes_the_entry_when_an_older_api_answers_with_status_deleted(world):
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    with world.eduframe.lock:  # the pre-2024 API kept deleted invoices, with status "deleted"
+        world.eduframe.tables["invoices"][invoice["id"]]["status"] = "deleted"
+    attempt = world.sync(invoice)
+    assert attempt.outcome == Outcome.DELETED
+    assert world.entries() == []
+
+
 def test_it_marks_a_never_booked_deleted_invoice_deleted_without_calling_exact(world):
     invoice = world.invoice([world.item()], status="concept")
     world.eduframe.delete_invoice(invoice["id"])
