@@ -144,7 +144,9 @@ WHITENOISE_USE_FINDERS = True
 # share it without any server. Production and CI use redis://.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "celery-queue"
+    # `filesystem:///some/folder` keeps the queue in that folder; a bare `filesystem://` under var/.
+    _queue_path = urlsplit(CELERY_BROKER_URL).path.rstrip("/")
+    _queue_dir = Path(_queue_path) if _queue_path else VAR_DIR / "celery-queue"
     (_queue_dir / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
