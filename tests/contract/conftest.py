@@ -135,7 +135,7 @@ def installed(service, chromium) -> Installed:
     expect(page.get_by_text("Division saved.")).to_be_visible()
 
     page.goto(f"{url}/settings/")
-    sync_from = date.today() - timedelta(days=SYNC_FROM_DAYS_BACK)
+    sync_from = eduframe_today(service) - timedelta(days=SYNC_FROM_DAYS_BACK)
     values = {"Division": str(DIVISION), "Sync from": sync_from.isoformat(), "Ledger code": LEDGER}
     filled["settings"] = _fill_by_label(page, {**values, "Journal code": JOURNAL})
     page.get_by_role("button", name="Save settings").click()
@@ -224,3 +224,48 @@ def cents(value) -> Decimal:
 
 def webhooks_delivered(service: Service, timeout: float = 15) -> None:
     assert service.eduframe.control("POST", "wait", {"timeout": timeout})["idle"], "Eduframe did not deliver"
+
+
+def eduframe_today(service: Service) -> date:
+    """Today on Eduframe's clock (its time zone decides an invoice's date)."""
+    return date.fromisoformat(service.eduframe.control("GET", "clock")["now"][:10])
+
+
+# --- the administrator's view: the sync log -----------------------------------------------------------------------
+
+
+def log_has(installed: Installed, key: str, state: str) -> bool:
+    """Does the sync log, filtered on `state`, list the invoice shown as `key` (its number, else its id)?"""
+    page = installed.page
+    page.goto(f"{installed.service.url}/settings/log/?state={state}&q={key}")
+    return page.get_by_role("link", name=key, exact=True).count() > 0
+
+
+def log_attempts(installed: Installed, key: str) -> int:
+    """How many sync attempts the invoice's page in the sync log shows."""
+    page = installed.page
+    page.goto(f"{installed.service.url}/settings/log/?q={key}")
+    link = page.get_by_role("link", name=key, exact=True)
+    if not link.count():
+        return 0
+    link.first.click()
+    return page.locator("section.attempt").count()
+
+
+def new_invoice(service: Service, *, variant: dict, units: int = 1, status: str = "open") -> dict:
+    """Create an invoice in Eduframe through its control API (it fires invoice.created, and .updated on opening)."""
+    account_id = service.eduframe.state()["accounts"][0]["id"]
+    item = {"name": variant["name"], "units": units, "unit_price": variant["cost"], "catalog_variant_id": variant["id"]}
+    item["invoice_vat_id"] = next(
+        v["id"] for v in service.eduframe.state()["invoice_vats"] if v["percentage"] == "21.0"
+    )
+    invoice = service.eduframe.control("POST", "invoices", {"account_id": account_id, "items": [item]})
+    if status == "open":
+        invoice = service.eduframe.control("POST", f"invoices/{invoice['id']}/open")
+    return invoice
+
+
+def edition_variant(service: Service, edition_id: int) -> dict:
+    """The catalog variant Eduframe sells the course edition `edition_id` as."""
+    variants = service.eduframe.state()["catalog_variants"]
+    return next(v for v in variants if v["variantable_type"] == "PlannedCourse" and v["variantable_id"] == edition_id)
