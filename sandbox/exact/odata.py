@@ -131,7 +131,15 @@ def parse_body(spec: EntitySpec, body, *, offset_mode: str, updating: bool) -> t
         if mode == READ or (updating and mode != "rw"):
             continue
         values[name] = coerce(name, typ, raw, offset_mode)
+        _check_length(spec, name, values[name])
     return values, navs
+
+
+def _check_length(spec: EntitySpec, name: str, value) -> None:
+    """Refuse a text longer than the property takes (limits and wording assumed [U], see EntitySpec)."""
+    limit = spec.max_lengths.get(name)
+    if limit and isinstance(value, str) and len(value) > limit:
+        raise stream_error(f"The value of property '{name}' is longer than its maximum length of {limit}.")
 
 
 def serialise_value(typ: str, value):

@@ -20,6 +20,9 @@ class EntitySpec:
     key_type: str
     fields: dict[str, tuple[str, str]]  # name -> (type, mode)
     navigations: dict[str, str] = field(default_factory=dict)  # name -> child EntitySpec.name
+    # Longest text a string property takes. The notes give only Code (18) [C S5]; the others are
+    # conservative assumptions [U] so that a client which never cuts its texts is caught here.
+    max_lengths: dict[str, int] = field(default_factory=dict)
 
     @property
     def type_name(self) -> str:
@@ -52,6 +55,7 @@ ACCOUNT = EntitySpec(
         "Division": (INT, READ),
     },
     {"BankAccounts": "BankAccount"},
+    {"Name": 50, "Email": 100, "AddressLine1": 100, "Postcode": 20, "City": 50, "VATNumber": 30},
 )
 
 SALES_ENTRY_LINE = EntitySpec(
@@ -71,6 +75,7 @@ SALES_ENTRY_LINE = EntitySpec(
         **_fields(READ, STR, "GLAccountCode", "GLAccountDescription", "VATCodeDescription"),
         **_fields(READ, STR, "CostCenterDescription", "CostUnitDescription"),
     },
+    max_lengths={"Description": 60},
 )
 
 SALES_ENTRY = EntitySpec(
@@ -94,6 +99,7 @@ SALES_ENTRY = EntitySpec(
         **_fields(READ, DATE, "Created", "Modified"),
     },
     {"SalesEntryLines": "SalesEntryLine"},
+    {"Description": 60, "YourRef": 30, "PaymentReference": 50},
 )
 
 DOCUMENT = EntitySpec(
