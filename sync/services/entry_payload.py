@@ -7,6 +7,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from sync.services.entry_plan import EntryPlan, PlannedLine, Problem
+from sync.services.exact_text import line_description
 
 HEADER_FIELDS = (
     "Journal",
@@ -89,7 +90,7 @@ def reversal_payload(entry, *, your_ref: str, entry_date: date) -> dict:
         "Customer": entry.customer,
         "EntryDate": entry_date,
         "YourRef": your_ref,
-        "Description": f"Reversal of {entry.your_ref} (deleted or replaced in Eduframe)",
+        "Description": line_description(f"Reversal of {entry.your_ref} (deleted or replaced in Eduframe)"),
         "SalesEntryLines": [
             {
                 "GLAccount": line.gl_account,

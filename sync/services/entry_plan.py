@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from plugin.selectors import Resolved, effective_codes
+from sync.services import exact_text
 from sync.services.plan_vat import cents, line_vat_amounts, vat_choose
 
 # Eduframe names a discount item after the code ("Korting: SUMMER"); a negative item on a positive invoice
@@ -91,11 +92,15 @@ class EntryPlan:
     total_incl: Decimal
     pdf_fields: dict = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    # What was cut, converted or left out to fit Exact (derived from the fields above: not fingerprinted).
+    notes: tuple[str, ...] = ()
 
     @property
     def decisions(self) -> list[dict]:
-        """Per line: which rule chose the ledger, cost center, cost unit and VAT code."""
-        return [{"line": line.description, **line.decisions} for line in self.lines]
+        """Per line: which rule chose the ledger, cost center, cost unit and VAT code; then the notes."""
+        return [{"line": line.description, **line.decisions} for line in self.lines] + [
+            {"line": note} for note in self.notes
+        ]
 
 
 def _text(value) -> str:
@@ -109,28 +114,40 @@ def _rule(resolved: Resolved, course_id, edition_id) -> str:
     return "global" if resolved.source == "global" else f"{resolved.source} {ids[resolved.source]}"
 
 
-def planned_account(account, vat_number: str) -> PlannedAccount:
-    """Map an Eduframe account (its address is the billing address) to Exact's account fields."""
+def planned_account(account, vat_number: str, notes: list[str], fallback_name: str = "") -> PlannedAccount:
+    """Map an Eduframe account (its address is the billing address) to Exact's account fields, fitted to Exact."""
     address = getattr(account, "address", None)
     street = " ".join(
         p for p in (_text(getattr(address, "address", "")), _text(getattr(address, "address_line2", ""))) if p
     )
+    name, name_note = exact_text.account_name(_text(account.name), fallback_name, account.id)
+    country, country_note = exact_text.country_code(_text(getattr(address, "country", "")))
+    raw = {
+        "Name": name,
+        "Email": _text(account.email).strip(),
+        "AddressLine1": street,
+        "Postcode": _text(getattr(address, "postal_code", "")).strip(),
+        "City": _text(getattr(address, "city", "")).strip(),
+        "VATNumber": _text(vat_number).strip(),
+    }
+    fitted, fit_notes = exact_text.account_texts(raw)
+    notes.extend(n for n in (name_note, country_note, *fit_notes) if n)
     return PlannedAccount(
         code=f"EF{account.id}",
-        name=_text(account.name),
-        email=_text(account.email),
-        address_line1=street,
-        postcode=_text(getattr(address, "postal_code", "")),
-        city=_text(getattr(address, "city", "")),
-        country=_text(getattr(address, "country", "")).upper(),
-        vat_number=_text(vat_number),
+        name=fitted["Name"],
+        email=fitted["Email"],
+        address_line1=fitted["AddressLine1"],
+        postcode=fitted["Postcode"],
+        city=fitted["City"],
+        country=country,
+        vat_number=fitted["VATNumber"],
     )
 
 
 def entry_description(invoice) -> str:
     """Eduframe's description (or "Invoice {number}") with the feature appended: accountants search on it."""
     text = _text(invoice.description) or f"Invoice {invoice.number}"
-    return f"{text} - {invoice.feature}" if invoice.feature else text
+    return exact_text.entry_description(text, _text(invoice.feature))
 
 
 def _is_discount(item, amount: Decimal, invoice_positive: bool) -> bool:
@@ -203,7 +220,7 @@ def _line(ctx: _Context, item, invoice_positive: bool, vat_amount: Decimal, amou
     if choice.problem:
         ctx.problems.append(Problem(choice.problem, "Choose an Exact VAT code under VAT mapping on the settings page."))
     return PlannedLine(
-        description=_text(item.name),
+        description=exact_text.line_description(_text(item.name)),
         quantity=Decimal(str(item.units)),
         amount_fc=amount,
         vat_code=choice.code,
@@ -249,6 +266,10 @@ def entry_plan_build(
     lines = tuple(
         _line(ctx, item, positive, vat, amount) for item, vat, amount in zip(items, vats, amounts, strict=True)
     )
+    notes: list[str] = []
+    your_ref, ref_note = exact_text.your_ref(_text(invoice.number))
+    reference, reference_note = exact_text.payment_reference(_text(invoice.reference_id))
+    account_fields = planned_account(account, vat_number, notes, _text(invoice.account_name))
     return EntryPlan(
         eduframe_invoice_id=invoice.id,
         eduframe_account_id=invoice.account_id,
@@ -256,14 +277,15 @@ def entry_plan_build(
         journal_code=global_settings.journal_code,
         entry_date=invoice.opened_at,
         due_date=invoice.expiration_date,
-        your_ref=_text(invoice.number),
+        your_ref=your_ref,
         description=entry_description(invoice),
-        payment_reference=_text(invoice.reference_id),
-        account=planned_account(account, vat_number),
+        payment_reference=reference,
+        account=account_fields,
         lines=lines,
         total_incl=sum((line.amount_fc + line.vat_amount_fc for line in lines), Decimal(0)),
         pdf_fields=_pdf_fields(invoice),
         problems=tuple(ctx.problems),
+        notes=tuple(n for n in (ref_note, reference_note, *notes) if n),
     )
 
 
@@ -277,5 +299,6 @@ def fingerprint(plan: EntryPlan) -> str:
     """Hash the canonical plan (account and PDF fields included, problems excluded) so no-ops cost no call."""
     data = asdict(plan)
     data.pop("problems")
+    data.pop("notes")
     canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

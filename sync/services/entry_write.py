@@ -15,6 +15,7 @@ from django.utils import timezone
 from sync.errors import AmbiguousError, FunctionalError, NotFoundError
 from sync.services.booking_errors import is_refused_change
 from sync.services.entry_payload import HEADER_FIELDS, reversal_payload
+from sync.services.exact_text import reversal_ref
 
 PROCESSED = 50
 
@@ -108,7 +109,7 @@ def entry_update(client, division: int, current, payload: dict, previous: dict |
 
 
 def _reversal_of(client, division: int, entry, number: str):
-    payload = reversal_payload(entry, your_ref=f"{number}-R", entry_date=timezone.localdate())
+    payload = reversal_payload(entry, your_ref=reversal_ref(number), entry_date=timezone.localdate())
     try:
         return client.create_sales_entry(division, payload), payload
     except AmbiguousError:
