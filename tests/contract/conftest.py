@@ -269,3 +269,30 @@ def edition_variant(service: Service, edition_id: int) -> dict:
     """The catalog variant Eduframe sells the course edition `edition_id` as."""
     variants = service.eduframe.state()["catalog_variants"]
     return next(v for v in variants if v["variantable_type"] == "PlannedCourse" and v["variantable_id"] == edition_id)
+
+
+def demo_invoices(installed: Installed, *, since_sync_from: bool) -> dict[str, dict]:
+    """The demo's non-concept invoices dated on/after `Sync from` (or before it), by number."""
+    found = {}
+    for invoice in eduframe_invoices(installed.service).values():
+        if invoice["status"] not in BOOKED_STATUSES or not invoice["opened_at"]:
+            continue
+        if (date.fromisoformat(invoice["opened_at"]) >= installed.sync_from) == since_sync_from:
+            found[invoice["number"]] = invoice
+    return found
+
+
+@pytest.fixture(scope="session")
+def backfilled(installed) -> dict[str, dict]:
+    """Wait until every demo invoice since `Sync from` has an entry and the service stopped calling Exact;
+    the later tests start from this quiet state. Returns those invoices by number."""
+    service = installed.service
+    expected = demo_invoices(installed, since_sync_from=True)
+    wait_for(
+        lambda: set(expected) <= set(entries_by_ref(service)),
+        timeout=120,
+        interval=1,
+        what=f"the {len(expected)} demo invoices since Sync from to be booked",
+    )
+    exact_quiet(service)
+    return expected

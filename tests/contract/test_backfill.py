@@ -3,47 +3,11 @@ resaving them: each exactly once, with its PDF attached, to the cent (contract: 
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from tests.contract.conftest import (
-    BOOKED_STATUSES,
-    cents,
-    eduframe_invoices,
-    entries_by_ref,
-    exact_division,
-    exact_quiet,
-)
-from tests.contract.harness import wait_for
+from tests.contract.conftest import cents, demo_invoices, entries_by_ref, exact_division
 
 pytestmark = pytest.mark.contract
-
-
-def demo_invoices(installed, *, since_sync_from: bool) -> dict[str, dict]:
-    """The demo's non-concept invoices dated on/after `Sync from` (or before it), by number."""
-    found = {}
-    for invoice in eduframe_invoices(installed.service).values():
-        if invoice["status"] not in BOOKED_STATUSES or not invoice["opened_at"]:
-            continue
-        if (date.fromisoformat(invoice["opened_at"]) >= installed.sync_from) == since_sync_from:
-            found[invoice["number"]] = invoice
-    return found
-
-
-@pytest.fixture(scope="module")
-def backfilled(installed):
-    """Wait until every demo invoice since `Sync from` has an entry and the service stopped calling Exact."""
-    service = installed.service
-    expected = demo_invoices(installed, since_sync_from=True)
-    wait_for(
-        lambda: set(expected) <= set(entries_by_ref(service)),
-        timeout=120,
-        interval=1,
-        what=f"the {len(expected)} demo invoices since Sync from to be booked",
-    )
-    exact_quiet(service)
-    return expected
 
 
 def test_the_demo_has_a_handful_of_invoices_since_sync_from(backfilled):
