@@ -37,30 +37,46 @@ def access_token_for(
     """
     if _fresh(connection, rejected_token):
         return connection.access_token
-    refused: AuthError | None = None
     with transaction.atomic():
-        locked = ExactConnection.objects.select_for_update().get(pk=connection.pk)
-        for field in _TOKEN_FIELDS:
-            setattr(connection, field, getattr(locked, field))
-        if _fresh(connection, rejected_token):
+        outcome = _token_under_lock(connection, rejected_token, transport)
+    # Errors are raised after the commit: raising inside would roll back what they marked on the row.
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _token_under_lock(connection: ExactConnection, rejected_token: str | None, transport) -> str | Exception:
+    """Inside the row lock: the token, or the error to raise once the marks on the row are committed."""
+    locked = ExactConnection.objects.select_for_update().get(pk=connection.pk)
+    for field in _TOKEN_FIELDS:
+        setattr(connection, field, getattr(locked, field))
+    if _fresh(connection, rejected_token):
+        return connection.access_token
+    if not connection.is_usable:
+        return AuthError(connection.last_error or RECONNECT_MESSAGE)
+    wait = _seconds_until_refresh_allowed(connection)
+    if wait > 0:
+        if _valid(connection) and connection.access_token != rejected_token:
             return connection.access_token
-        if not connection.is_usable:
-            raise AuthError(connection.last_error or RECONNECT_MESSAGE)
-        wait = _seconds_until_refresh_allowed(connection)
-        if wait > 0:
-            if _valid(connection) and connection.access_token != rejected_token:
-                return connection.access_token
-            raise RetryableError("Exact Online does not yet allow a new access token.", retry_after=wait)
-        try:
-            token_set = _refresh_recovering_lost_answer(connection, transport)
-        except AuthError as exc:
-            # Marked inside the lock and committed: raising here would roll the mark back.
-            refused = exc
-            _mark_needs_reconnect(connection)
-        else:
-            _save_tokens(connection, token_set)
-            return connection.access_token
-    raise AuthError(RECONNECT_MESSAGE) from refused
+        _forget_rejected(connection, rejected_token)
+        return RetryableError("Exact Online does not yet allow a new access token.", retry_after=wait)
+    try:
+        token_set = _refresh_recovering_lost_answer(connection, transport)
+    except AuthError as exc:
+        _mark_needs_reconnect(connection)
+        error = AuthError(RECONNECT_MESSAGE)
+        error.__cause__ = exc
+        return error
+    _save_tokens(connection, token_set)
+    return connection.access_token
+
+
+def _forget_rejected(connection: ExactConnection, rejected_token: str | None) -> None:
+    """Mark a token Exact refused as expired for every process: they wait for the refresh instead of
+    each earning a 401 of their own (401s count toward Exact's 10 errors an hour per endpoint)."""
+    if rejected_token and connection.access_token == rejected_token and _valid(connection):
+        connection.access_expires_at = timezone.now()
+        connection.save(update_fields=["access_expires_at", "updated_at"])
 
 
 def store_new_tokens(connection: ExactConnection, token_set: oauth.TokenSet, me=None) -> ExactConnection:
@@ -130,3 +146,27 @@ def _mark_needs_reconnect(connection: ExactConnection) -> None:
     connection.last_error = RECONNECT_MESSAGE
     connection.last_error_at = timezone.now()
     connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
+
+
+# A token this young that Exact refuses is not expired: Exact refuses the connection itself.
+BRAND_NEW_SECONDS = 60
+
+
+def token_is_brand_new(connection: ExactConnection, token: str) -> bool:
+    """Tell whether `token` is the stored one and was issued less than a minute ago."""
+    issued = connection.tokens_issued_at
+    young = issued is not None and (timezone.now() - issued).total_seconds() < BRAND_NEW_SECONDS
+    return young and connection.access_token == token
+
+
+def connection_refused(connection: ExactConnection, message: str) -> AuthError:
+    """Mark the connection needs-reconnect (committed at once) and return the AuthError to raise.
+
+    Every later booking then stops before calling Exact, instead of earning 401s that count toward
+    Exact's 10 errors an hour per endpoint.
+    """
+    connection.status = ExactConnection.Status.NEEDS_RECONNECT
+    connection.last_error = message
+    connection.last_error_at = timezone.now()
+    connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
+    return AuthError(message)
