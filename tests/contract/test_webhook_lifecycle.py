@@ -65,14 +65,18 @@ def test_paying_the_invoice_makes_no_exact_call(installed, life):
 def test_editing_the_invoice_updates_the_same_entry(installed, life):
     service = installed.service
     invoice = life["invoice"]
-    item = {key: invoice["invoice_items"][0][key] for key in ("name", "unit_price", "invoice_vat_id", "catalog_variant_id")}
+    item = {
+        key: invoice["invoice_items"][0][key] for key in ("name", "unit_price", "invoice_vat_id", "catalog_variant_id")
+    }
     service.eduframe.control("POST", f"invoices/{invoice['id']}/edit", {"items": [{**item, "units": 3}]})
     edited = eduframe_invoices(service)[invoice["id"]]
     assert cents(edited["total_incl"]) != cents(invoice["total_incl"])
     webhooks_delivered(service)
     wait_for(
-        lambda: [cents(e["AmountFC"]) for e in entries_by_ref(service).get(life["number"], [])]
-        == [cents(edited["total_incl"])],
+        lambda: (
+            [cents(e["AmountFC"]) for e in entries_by_ref(service).get(life["number"], [])]
+            == [cents(edited["total_incl"])]
+        ),
         timeout=60,
         what="the entry to carry the edited total",
     )
