@@ -2,8 +2,8 @@
 
 Exact allows 60 calls a minute and 5000 a day per app and division, and answers each call with what
 is left (X-RateLimit-* headers, stored on the connection row). Several worker processes book at once,
-so each call first takes one call from the stored minutely budget with a conditional UPDATE; a process
-that finds it used up waits for the reset instead of earning a 429.
+so each call first takes one call from the stored daily and minutely budgets with conditional UPDATEs; a
+process that finds the minute used up waits for its reset, one that finds the day used up retries later.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def budget_claim(connection: ExactConnection, *, sleep: Callable[[float], None])
     """Take one call from the shared budget: wait for a near minutely reset, refuse a longer wait."""
     now = timezone.now()
     row = ExactConnection.objects.filter(pk=connection.pk).values(*BUDGET_FIELDS).first() or {}
-    _refuse_when_the_day_is_used_up(row, now)
+    _take_from_the_day(connection, row, now)
     reset = row.get("minutely_reset_at")
     if row.get("minutely_remaining") is None or reset is None or reset <= now:
         # Unknown, or its minute is over: the next answer's headers tell the budget again.
@@ -47,8 +47,18 @@ def minutely_wait(reset, now) -> float:
     return wait + 0.2
 
 
-def _refuse_when_the_day_is_used_up(row: dict, now) -> None:
+def _take_from_the_day(connection: ExactConnection, row: dict, now) -> None:
+    """Take one call from the stored daily budget; refuse the call when another process took the last one.
+
+    Each answer's headers set the true count again; in between, several processes must not each spend
+    the same last calls (a daily 429 lasts until midnight and helps nobody).
+    """
     remaining, reset = row.get("daily_remaining"), row.get("daily_reset_at")
-    if remaining is not None and remaining <= 0 and reset and reset > now:
+    if remaining is None or reset is None or reset <= now:
+        return
+    taken = ExactConnection.objects.filter(pk=connection.pk, daily_remaining__gt=0, daily_reset_at=reset).update(
+        daily_remaining=F("daily_remaining") - 1
+    )
+    if not taken:
         wait = (reset - now).total_seconds()
         raise RetryableError("Exact Online's daily call limit for this division is used up.", retry_after=wait)
