@@ -58,9 +58,23 @@ def process_webhook_event_task(event_id: int) -> None:
     webhook_event_process(event_id=event_id)
 
 
-@shared_task(**_LIMITS, **_RETRY_TRANSIENT)
-def reconcile_installation_task(installation_id: int, since: str | None = None) -> None:
+def retry_countdown(exc: RetryableError, retries: int) -> float:
+    """Seconds before the next try: the server's own wait (Eduframe's Retry-After, Exact's reset) when it
+    names one, else 1, 2, 4 ... minutes; retrying sooner only earns the same 429 again."""
+    backoff = min(600.0, 60.0 * 2**retries)
+    return max(backoff, float(exc.retry_after or 0))
+
+
+@shared_task(bind=True, max_retries=5, **_LIMITS)
+def reconcile_installation_task(self, installation_id: int, since: str | None = None) -> None:
     """Compare one installation's Eduframe invoices with the records and enqueue what is missing."""
+    try:
+        _reconcile(installation_id, since)
+    except RetryableError as exc:
+        raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+
+
+def _reconcile(installation_id: int, since: str | None) -> None:
     from sync.services.reconcile import installation_reconcile, installations_ready
 
     installation = installations_ready().filter(pk=installation_id).first()
