@@ -143,3 +143,15 @@ def recompute_totals(division: Division, entry: dict, posted_type: int | None = 
     entry["TypeDescription"] = TYPE_DESCRIPTIONS[entry["Type"]]
     for line in lines:
         line["Type"] = entry["Type"]
+
+
+def payment_reference(division: Division, entry: dict, values: dict, *, customer_changed: bool) -> None:
+    """Exact generates a payment reference (`<customer code>/<entry number>`) when none is posted, and
+    regenerates it when a PUT re-points `Customer` [R S19 ops notes]; one posted in the same body is kept [U]."""
+    if "PaymentReference" in values and values["PaymentReference"]:
+        return
+    if entry.get("PaymentReference") and not customer_changed:
+        return
+    account = division.accounts.get(entry.get("Customer") or "")
+    code = account["Code"].strip() if account else ""
+    entry["PaymentReference"] = f"{code}/{entry['EntryNumber']}"

@@ -8,6 +8,7 @@ from .entry_rules import (
     closed_period_message,
     derive_period,
     ensure_mutable,
+    payment_reference,
     recompute_totals,
 )
 from .errors import Messages, stream_error
@@ -51,6 +52,7 @@ class SalesEntries(Resource):
         messages.add_optional(closed_period_message(division, entry))
         assign_entry_number(division, entry, messages, ctx.state.duplicate_entry_number)
         messages.raise_if_any()
+        payment_reference(division, entry, values, customer_changed=False)
         entry["Created"] = entry["Modified"] = ctx.local_now
         entry["_PostedType"] = _posted_type(ctx)
         division.entries[entry["EntryID"]] = entry
@@ -73,6 +75,8 @@ class SalesEntries(Resource):
         assign_entry_number(division, candidate, messages, ctx.state.duplicate_entry_number)
         updated_lines = [update_line_values(division, journal, line, v, messages) for line, v in nested]
         messages.raise_if_any()
+        changed = "Customer" in values and values["Customer"] != row["Customer"]
+        payment_reference(division, candidate, values, customer_changed=changed)
         candidate["Modified"] = ctx.local_now
         row.update(candidate)
         for line in updated_lines:

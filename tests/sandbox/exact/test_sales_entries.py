@@ -183,3 +183,25 @@ def test_entries_can_be_filtered_by_entry_date_customer_and_modified(api, state)
     rows = api.get(ENTRIES, params={"$filter": text}).json()["d"]["results"]
     assert [row["EntryID"] for row in rows] == [entry["EntryID"]]
     assert api.get(ENTRIES, params={"$filter": f"EntryNumber eq {entry['EntryNumber']}"}).json()["d"]["results"]
+
+
+def test_an_entry_posted_without_payment_reference_gets_one_from_exact(api, state):
+    entry = create_entry(api, state)
+    assert entry["PaymentReference"] == f"1/{entry['EntryNumber']}"  # the first account's code is "1"
+
+
+def test_a_put_of_another_customer_regenerates_the_payment_reference(api, state):
+    entry = create_entry(api, state, PaymentReference="7310004821300017")
+    other = create_customer(api, Code="OTHER")
+    key = f"salesentry/SalesEntries(guid'{entry['EntryID']}')"
+    assert api.put(key, json={"Customer": other["ID"]}).status_code == 204
+    assert api.get(key).json()["d"]["PaymentReference"] == f"OTHER/{entry['EntryNumber']}"
+
+
+def test_a_payment_reference_sent_with_the_new_customer_is_kept(api, state):
+    entry = create_entry(api, state, PaymentReference="7310004821300017")
+    other = create_customer(api, Code="OTHER")
+    key = f"salesentry/SalesEntries(guid'{entry['EntryID']}')"
+    body = {"Customer": other["ID"], "PaymentReference": "7310004821300017"}
+    assert api.put(key, json=body).status_code == 204
+    assert api.get(key).json()["d"]["PaymentReference"] == "7310004821300017"
