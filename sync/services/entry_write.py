@@ -62,7 +62,11 @@ def _header_changes(current, payload: dict, previous: dict | None) -> dict:
         "Document": current.document,
         "PaymentReference": (previous or {}).get("PaymentReference"),
     }
-    return {f: payload[f] for f in HEADER_FIELDS if f in payload and not _same(payload[f], now[f])}
+    changes = {f: payload[f] for f in HEADER_FIELDS if f in payload and not _same(payload[f], now[f])}
+    if "Customer" in changes and payload.get("PaymentReference"):
+        # Exact regenerates the payment reference when Customer changes [R S19]: send ours along.
+        changes["PaymentReference"] = payload["PaymentReference"]
+    return changes
 
 
 def _line_differs(line, wanted: dict) -> bool:

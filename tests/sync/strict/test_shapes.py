@@ -103,3 +103,14 @@ def test_a_credit_invoice_becomes_a_credit_note(world):
     entry = world.entry(invoice)
     assert entry["Type"] == 21
     assert entry["AmountFC"] == -121.0
+
+
+def test_moving_an_invoice_to_another_account_keeps_eduframes_payment_reference(world):
+    # Exact regenerates the payment reference when a PUT re-points Customer (notes 5.2, [R S19]).
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    reference = world.entry(invoice)["PaymentReference"]
+    other = world.account(name="Zuid B.V.", email="finance@zuid.example")
+    world.eduframe.tables["invoices"][invoice["id"]]["account_id"] = other["id"]
+    world.sync(invoice)
+    assert world.entry(invoice)["PaymentReference"] == reference
