@@ -20,6 +20,7 @@ from plugin.models import Installation
 from sync.eduframe import entities as e
 from sync.eduframe.tokens import bearer_for, mark_auth_error
 from sync.errors import AmbiguousError, AuthError, FunctionalError, NotFoundError, RetryableError
+from sync.http_common import make_http_client as make_shared_client
 
 PER_PAGE = 100
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -46,14 +47,9 @@ _UNSET = object()
 
 
 def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """Build the one httpx.Client of an EduframeClient: explicit timeout, our User-Agent, JSON."""
-    kwargs = {"transport": transport} if transport is not None else {}
-    return httpx.Client(
-        base_url=settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1",
-        timeout=httpx.Timeout(settings.HTTP_TIMEOUT_SECONDS, connect=5.0),
-        headers={"User-Agent": "EduExact/0.1", "Accept": "application/json"},
-        **kwargs,
-    )
+    """Build the one httpx.Client of an EduframeClient."""
+    base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
+    return make_shared_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
 
 
 def scope_for(method: str, path: str) -> str | None:

@@ -11,8 +11,8 @@ from uuid import UUID
 import httpx
 
 from sync.errors import AmbiguousError, FunctionalError, NotFoundError, RetryableError, SyncError
+from sync.http_common import make_http_client as make_shared_client
 
-USER_AGENT = "EduExact/0.1"
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _CENT = Decimal("0.01")
 
@@ -20,15 +20,8 @@ _CENT = Decimal("0.01")
 def make_http_client(
     base_url: str, *, timeout_seconds: float = 20.0, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
-    """Build the one httpx.Client an ExactClient uses: explicit timeout, our User-Agent, JSON."""
-    kwargs = {"transport": transport} if transport is not None else {}
-    return httpx.Client(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout_seconds, connect=5.0),
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        follow_redirects=False,
-        **kwargs,
-    )
+    """Build the one httpx.Client an ExactClient uses."""
+    return make_shared_client(base_url, timeout_seconds=timeout_seconds, transport=transport)
 
 
 def exact_json(value) -> bytes:
