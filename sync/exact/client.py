@@ -134,14 +134,13 @@ class ExactClient:
     def find_accounts(
         self, division: int, *, code: str | None = None, vat_number: str | None = None, email: str | None = None
     ) -> list[e.ExactAccount]:
-        """Return the accounts matching exactly one criterion (the code is padded to 18 as Exact stores it)."""
+        """Return the accounts matching any given criterion, in one call (the code padded to 18 as Exact stores it)."""
         # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=CRMAccounts
         criteria = {"Code": code and str(code).strip().rjust(18), "VATNumber": vat_number, "Email": email}
-        given = {field: value for field, value in criteria.items() if value}
-        if len(given) != 1:
-            raise ValueError("find_accounts needs exactly one of code, vat_number, email")
-        ((field, value),) = given.items()
-        params = {"$filter": f"{field} eq {_quote(value)}", "$select": ACCOUNT_FIELDS}
+        given = [f"{field} eq {_quote(value)}" for field, value in criteria.items() if value]
+        if not given:
+            raise ValueError("find_accounts needs at least one of code, vat_number, email")
+        params = {"$filter": " or ".join(given), "$select": ACCOUNT_FIELDS}
         return [e.ExactAccount.from_api(row) for row in self._rows(self._path(division, "crm/Accounts"), params)]
 
     def create_account(self, division: int, fields: dict) -> e.ExactAccount:

@@ -63,10 +63,16 @@ def _single_match(accounts: list):
 
 
 def _search(client, division: int, account_fields: dict):
-    for field, keyword in SEARCH_KEYS:
-        value = (account_fields.get(field) or "").strip()
-        if value:
-            match = _single_match(client.find_accounts(division, **{keyword: value}))
+    """Find the account by our code, else VAT number, else e-mail: one call, the precedence applied here."""
+    wanted = {field: (account_fields.get(field) or "").strip() for field, _ in SEARCH_KEYS}
+    criteria = {keyword: wanted[field] for field, keyword in SEARCH_KEYS if wanted[field]}
+    if not criteria:
+        return None
+    found = client.find_accounts(division, **criteria)
+    for field, attribute in SEARCH_KEYS:
+        if wanted[field]:
+            same = [a for a in found if str(getattr(a, attribute) or "").strip().lower() == wanted[field].lower()]
+            match = _single_match(same)
             if match is not None:
                 return match
     return None

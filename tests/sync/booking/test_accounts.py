@@ -22,6 +22,23 @@ def test_a_known_customer_costs_one_check_and_no_update(world):
     assert [r["method"] for r in account_calls] == ["GET"]
 
 
+def test_a_new_customer_is_searched_for_in_one_call_then_created(world):
+    world.sync(world.invoice([world.item()]))
+    account_calls = [r for r in world.exact_requests() if "crm/Accounts" in r["path"]]
+    assert [r["method"] for r in account_calls] == ["GET", "POST"]
+
+
+def test_an_accountants_account_with_the_same_vat_number_wins_over_one_with_the_same_email(world):
+    account = world.account(custom={"btw-nummer": "NL000099998B57"})
+    client = ExactClient.for_installation(world.installation)
+    division = world.settings.division
+    by_email = client.create_account(division, {"Name": "Other", "Email": account["email"], "Status": "C"})
+    by_vat = client.create_account(division, {"Name": "Noord", "VATNumber": "NL000099998B57", "Status": "C"})
+    world.sync(world.invoice([world.item()], account=account))
+    (entry,) = world.entries()
+    assert entry["Customer"] == str(by_vat.id) != str(by_email.id)
+
+
 def test_a_changed_eduframe_account_updates_the_exact_account_in_place(world):
     account = world.account()
     world.sync(world.invoice([world.item()], account=account))

@@ -120,9 +120,18 @@ def test_it_doubles_quotes_in_filters(connection, router):
     assert _params(router.requests[0])["$filter"] == "Email eq 'o''brien@example.com'"
 
 
-def test_it_wants_exactly_one_account_criterion(connection, router):
+def test_it_wants_an_account_criterion(connection, router):
     with pytest.raises(ValueError):
-        _client(connection, router).find_accounts(DIV, code="1", email="a@b")
+        _client(connection, router).find_accounts(DIV)
+
+
+def test_it_searches_several_account_criteria_in_one_call(connection, router):
+    router.add("GET", f"/api/v1/{DIV}/crm/Accounts", odata())
+    _client(connection, router).find_accounts(DIV, code="EF1", vat_number="NL1B01", email="a@b.nl")
+    assert len(router.requests) == 1
+    assert _params(router.requests[0])["$filter"] == (
+        "Code eq '               EF1' or VATNumber eq 'NL1B01' or Email eq 'a@b.nl'"
+    )
 
 
 def test_it_returns_none_for_an_unknown_account(connection, router):
