@@ -13,10 +13,12 @@ import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# authlib 1.9 announces a move to "httpx2" on import; its httpx client works, and the notice is noise.
+# authlib installs an "always" filter for its notices when imported: ours must come after it to win.
+import authlib.deprecate  # noqa: F401
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-# authlib 1.9 announces a move to "httpx2" on import; its httpx client works, and the notice is noise.
 warnings.filterwarnings("ignore", message="The httpx module is deprecated")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
