@@ -105,6 +105,16 @@ def test_it_shows_the_attempts_with_payload_answer_and_decisions(admin, installa
     assert "<td>template 12</td>" in page
 
 
+def test_it_lists_what_was_cut_to_fit_exact_apart_from_the_lines(admin, installation, connected):
+    record = InvoiceRecordFactory(installation=installation, number="2026-0004", state="booked")
+    note = "Account Name cut to 50 characters for Exact."
+    line = {"line": "Course", "ledger": "global", "cost_center": "none", "cost_unit": "none", "vat_code": "mapping"}
+    SyncAttempt.objects.create(invoice=record, trigger="webhook", outcome="created", decisions=[line, {"line": note}])
+    page = admin.get(f"/settings/log/{record.pk}/").content.decode()
+    assert f"<li>{note}</li>" in page
+    assert f"<td>{note}</td>" not in page
+
+
 def test_retry_requeues_one_invoice(admin, installation, connected):
     record = InvoiceRecordFactory(installation=installation, state="needs_attention", error_kind="functional")
     response = admin.post(f"/settings/log/{record.pk}/retry")
