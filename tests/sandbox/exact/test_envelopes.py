@@ -131,3 +131,28 @@ def test_vat_codes_can_be_stored_padded_to_three_characters(api, state, server):
     state.seed_division(7654321, "Padded B.V.")
     response = api.get(f"{server.url}/api/v1/7654321/vat/VATCodes", params={"$filter": "Code eq '2  '"})
     assert response.json()["d"]["results"][0]["Code"] == "2  "
+
+
+def test_an_error_answer_has_exacts_envelope_with_an_empty_code_and_language(api):
+    response = api.get("financial/GLAccounts", params={"$skip": "10"})
+    body = response.json()
+    assert set(body) == {"error"}
+    assert (body["error"]["code"], body["error"]["message"]["lang"]) == ("", "")
+    assert body["error"]["message"]["value"]
+
+
+def test_a_filter_with_ne_leaves_out_the_matching_rows(api):
+    rows = api.get("financial/Journals", params={"$filter": "Code ne '70'"}).json()["d"]["results"]
+    assert sorted(row["Code"] for row in rows) == ["20", "90"]
+
+
+def test_a_filter_compares_numbers_without_quotes(api):
+    rows = api.get("financial/Journals", params={"$filter": "Type eq 20"}).json()["d"]["results"]
+    assert [row["Code"] for row in rows] == ["70"]
+
+
+def test_post_answers_201_with_the_entity_in_a_d_envelope(api):
+    response = api.post("crm/Accounts", json={"Name": "Acme", "Status": "C"})
+    assert response.status_code == 201
+    assert set(response.json()) == {"d"}
+    assert response.json()["d"]["Name"] == "Acme"

@@ -87,3 +87,19 @@ def test_the_control_api_switches_auto_approve_and_config(http, state):
     http.post("/_sandbox/config", json={"business_error_status": 400, "minutely_limit": 5})
     assert state.auto_approve is True
     assert (state.business_error_status, state.limits.minutely_limit) == (400, 5)
+
+
+def test_a_fault_for_the_next_3_calls_hits_exactly_those_3_calls(api, state):
+    state.inject_fault("financial/Journals", "503", count=3)
+    statuses = [api.get("financial/Journals").status_code for _ in range(4)]
+    assert statuses == [503, 503, 503, 200]
+
+
+def test_the_control_api_clock_can_be_frozen_and_advanced_and_drives_token_expiry(http, tokens):
+    headers = {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
+    frozen = http.post("/_sandbox/clock", json={"freeze": "2025-03-14T10:00:30+00:00"}).json()
+    assert frozen["now"] == "2025-03-14T10:00:30+00:00"
+    assert http.post("/_sandbox/clock", json={"advance": 599}).json()["now"] == "2025-03-14T10:10:29+00:00"
+    assert http.get("/api/v1/current/Me", headers=headers).status_code == 200
+    http.post("/_sandbox/clock", json={"advance": 1})
+    assert http.get("/api/v1/current/Me", headers=headers).status_code == 401

@@ -194,3 +194,20 @@ def test_a_division_the_user_cannot_access_is_refused(server, state, tokens):
 
 def test_an_api_call_without_a_token_is_unauthorised(server):
     assert httpx.get(f"{server.url}/api/v1/{DIVISION}/financial/Journals").status_code == 401
+
+
+def test_a_refresh_within_570_seconds_of_the_last_refresh_is_refused(http, state, tokens):
+    state.clock.advance(570)
+    fresh = _refresh(http, tokens["refresh_token"]).json()
+    state.clock.advance(569)
+    too_early = _refresh(http, fresh["refresh_token"])
+    assert too_early.status_code == 400
+    assert too_early.json()["error_description"] == "Rate limit exceeded: access_token not expired"
+    state.clock.advance(1)
+    assert _refresh(http, fresh["refresh_token"]).status_code == 200
+
+
+def test_the_token_endpoint_accepts_a_form_encoded_code_exchange(http, state):
+    response = _exchange(http, _code(http, state))
+    assert response.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert response.status_code == 200

@@ -60,3 +60,14 @@ def test_rate_limits_can_be_switched_off(api, state):
     state.rate_limits_enabled = False
     state.limits.minutely_limit = 1
     assert [api.get("financial/Journals").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_the_minute_limit_of_one_division_leaves_another_division_alone(api, state, server):
+    state.seed_division(7654321, "Second B.V.")
+    state.limits.minutely_limit = 2
+    api.get("financial/Journals")
+    api.get("financial/Journals")
+    assert api.get("financial/Journals").status_code == 429
+    other = api.get(f"{server.url}/api/v1/7654321/financial/Journals")
+    assert other.status_code == 200
+    assert other.headers["X-RateLimit-Minutely-Remaining"] == "1"

@@ -205,3 +205,76 @@ def test_a_payment_reference_sent_with_the_new_customer_is_kept(api, state):
     body = {"Customer": other["ID"], "PaymentReference": "7310004821300017"}
     assert api.put(key, json=body).status_code == 204
     assert api.get(key).json()["d"]["PaymentReference"] == "7310004821300017"
+
+
+def test_a_journal_code_that_does_not_exist_is_refused(api, state):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 1), Journal="99"))
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Journals"
+
+
+def test_an_entry_without_journal_and_customer_is_refused_with_both_mandatory_messages(api, state):
+    body = {"EntryDate": "2025-03-14", "SalesEntryLines": [line(gl_id(state, "8000"), 1)]}
+    response = api.post(ENTRIES, json=body)
+    assert response.status_code == 500
+    assert error_text(response) == "Verplicht: Dagboek\r\nVerplicht: Klant"
+
+
+def test_a_customer_that_does_not_exist_is_refused(api, state):
+    body = entry_body("00000000-0000-0000-0000-00000000c0de", line(gl_id(state, "8000"), 100))
+    response = api.post(ENTRIES, json=body)
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Klant"
+
+
+def test_an_unknown_gl_account_is_refused(api):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line("00000000-0000-0000-0000-000000008999", 100)))
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Grootboekrekening"
+
+
+def test_an_unknown_cost_center_is_refused(api, state):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 100, CostCenter="999")))
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Kostenplaats"
+
+
+def test_an_unknown_cost_unit_is_refused(api, state):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 100, CostUnit="99")))
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Kostendrager"
+
+
+def test_an_unknown_vat_code_is_refused(api, state):
+    customer = create_customer(api)
+    response = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 100, VATCode="99")))
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Btw-code"
+
+
+def test_a_missing_cost_unit_is_refused_where_the_gl_account_demands_one(api, state):
+    gl = state.division(1234567).gl_accounts[gl_id(state, "8010")]
+    gl["UseCostunit"] = 1  # mandatory
+    customer = create_customer(api)
+    missing = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl["ID"], 100)))
+    given = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl["ID"], 100, CostUnit="10")))
+    assert (missing.status_code, error_text(missing)) == (500, "Verplicht: Kostendrager")
+    assert given.status_code == 201
+
+
+def test_vat_per_line_differs_by_a_cent_from_vat_on_the_total_unless_vat_amount_is_sent(api, state):
+    customer = create_customer(api)
+    two_halves = entry_body(customer["ID"], line(gl_id(state, "8000"), 0.5), line(gl_id(state, "8000"), 0.5))
+    computed = api.post(ENTRIES, json=two_halves).json()["d"]
+    assert computed["VATAmountFC"] == 0.22  # 0.105 -> 0.11 twice; 21% of the 1.00 total would be 0.21
+    assert computed["AmountFC"] == 1.22
+    sent = entry_body(
+        customer["ID"],
+        line(gl_id(state, "8000"), 0.5, VATAmountFC=0.10),
+        line(gl_id(state, "8000"), 0.5, VATAmountFC=0.11),
+    )
+    assert api.post(ENTRIES, json=sent).json()["d"]["AmountFC"] == 1.21
