@@ -191,11 +191,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"webhook_secrets": {"()": "eduexact_site.log_filters.RedactWebhookSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # It prints the path of every answer of 400 and above, and the webhook path carries the secret.
+        "django.request": {"filters": ["webhook_secrets"]},
         # The filesystem broker has no host, and kombu warns about that on every connection.
         **({"kombu.connection": {"level": "ERROR"}} if CELERY_BROKER_URL.startswith("filesystem://") else {}),
     },

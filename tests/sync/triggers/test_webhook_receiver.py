@@ -99,3 +99,18 @@ def test_another_tenants_webhook_is_stored_with_the_error_and_not_processed(
     assert response.json()["status"] == "ignored"
     assert value in WebhookEvent.objects.get().error
     webhook_delay.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("send", "status"),
+    [
+        (lambda client, url: client.post(url, data="{not json", content_type="application/json"), 400),
+        (lambda client, url: client.get(url), 405),
+    ],
+)
+def test_a_refused_delivery_is_logged_without_the_webhook_secret(client, installation, caplog, send, status):
+    with caplog.at_level("WARNING", logger="django.request"):
+        response = send(client, _url(installation))
+    assert response.status_code == status
+    assert f"/webhooks/eduframe/{installation.pk}/" in caplog.text
+    assert installation.webhook_secret not in caplog.text
