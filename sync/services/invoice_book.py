@@ -20,6 +20,7 @@ from sync.services.entry_plan import fingerprint
 from sync.services.entry_write import entry_remove
 from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
 from sync.services.invoice_entry import Booking, invoice_entry_book
+from sync.services.invoice_queue import invoice_requeue
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
 MAX_RUNS = 5
@@ -27,6 +28,7 @@ MAX_RUNS = 5
 
 def invoice_sync(*, record_id: int, trigger: str) -> SyncAttempt:
     """Bring one invoice record in line with Eduframe, at most one worker at a time; return the attempt."""
+    attempt = None
     for _ in range(MAX_RUNS):
         token = invoice_claim(record_id=record_id)
         if token is None:
@@ -39,6 +41,11 @@ def invoice_sync(*, record_id: int, trigger: str) -> SyncAttempt:
             rerun = invoice_release(record_id=record_id, token=token)
         if not rerun:
             return attempt
+    if attempt is None:
+        # Never claimed: the record is gone (DoesNotExist says so) or changed hands at every try.
+        return _not_run(record_id, trigger)
+    # Asked for once more after the last run: a new task takes that request instead of dropping it.
+    invoice_requeue(record_id=record_id, trigger=trigger)
     return attempt
 
 

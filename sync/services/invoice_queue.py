@@ -56,6 +56,11 @@ def invoice_enqueue(
     return record
 
 
+def invoice_requeue(*, record_id: int, trigger: str) -> None:
+    """Send the record's sync task once more (after commit), leaving the record as it is."""
+    _enqueue_on_commit([record_id], trigger)
+
+
 def _attention_queryset(installation: Installation):
     return InvoiceRecord.objects.filter(installation=installation).filter(
         Q(state=State.NEEDS_ATTENTION) | Q(state=State.PENDING, error_kind__in=[ErrorKind.AUTH, ErrorKind.FUNCTIONAL])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services import invoice_book
 from sync.services.invoice_claim import RERUN, invoice_claim, invoice_release
+from sync.tasks import sync_invoice_task
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +46,31 @@ def test_the_claim_holder_runs_again_when_a_sync_was_asked_for_meanwhile(world, 
     assert record.state == InvoiceRecord.State.BOOKED
     assert (record.claim_token, record.claimed_until) == ("", None)
     assert len(world.entries()) == 1
+
+
+def test_a_sync_still_asked_for_after_the_last_run_goes_to_a_new_task(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    invoice = world.invoice([world.item()])
+    record = world.record(invoice)
+    real = invoice_book._sync_claimed
+    runs = []
+
+    def sync_while_others_keep_asking(record_id, trigger):
+        runs.append(trigger)
+        assert invoice_book.invoice_sync(record_id=record_id, trigger=trigger).pk is None
+        return real(record_id, trigger)
+
+    monkeypatch.setattr(invoice_book, "_sync_claimed", sync_while_others_keep_asking)
+    with patch.object(sync_invoice_task, "delay", autospec=True) as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            world.sync(invoice)
+    assert len(runs) == invoice_book.MAX_RUNS
+    delay.assert_called_once_with(record.pk, SyncAttempt.Trigger.WEBHOOK)
+    record.refresh_from_db()
+    assert (record.state, record.claim_token, record.claimed_until) == (InvoiceRecord.State.BOOKED, "", None)
+
+
+def test_a_sync_of_a_record_that_no_longer_exists_says_so(db):
+    with pytest.raises(InvoiceRecord.DoesNotExist):
+        invoice_book.invoice_sync(record_id=987654, trigger=SyncAttempt.Trigger.RETRY)
