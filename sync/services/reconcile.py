@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Avg, Count
+from django.utils import timezone
 
 from plugin.models import ExactConnection, Installation
 from plugin.selectors import settings_get
@@ -62,28 +63,36 @@ def _in_range(invoice, since: date | None) -> bool:
     return since is None or invoice.opened_at is None or invoice.opened_at >= since
 
 
-def _needs_sync(invoice, seen: tuple[str, object] | None) -> bool:
+def _changed(invoice, updated_at) -> bool:
+    return updated_at is None or invoice.updated_at is None or invoice.updated_at > updated_at
+
+
+def _needs_sync(invoice, seen: tuple | None, now) -> bool:
     if seen is None:
         return True
-    state, updated_at = seen
-    if state in RESCAN_STATES or updated_at is None or invoice.updated_at is None:
-        return True
-    return invoice.updated_at > updated_at
+    state, updated_at, retry_at = seen
+    if state == InvoiceRecord.State.PENDING and retry_at is not None and retry_at > now:
+        # Backing off after a temporary error (rate limit, outage): the retry scan sends it when due;
+        # queueing it now would clear that time and spend the calls the backoff saves.
+        return updated_at is not None and invoice.updated_at is not None and invoice.updated_at > updated_at
+    return state in RESCAN_STATES or _changed(invoice, updated_at)
 
 
 def installation_reconcile(*, installation: Installation, since: date | None = None, trigger: str = "reconcile") -> int:
     """Enqueue every listed invoice that is new, changed or waiting, and every booked one that vanished."""
     since = since or settings_get(installation=installation).sync_from
     records = InvoiceRecord.objects.filter(installation=installation)
-    known = {row[0]: row[1:] for row in records.values_list("eduframe_invoice_id", "state", "eduframe_updated_at")}
+    fields = ("eduframe_invoice_id", "state", "eduframe_updated_at", "next_retry_at")
+    known = {row[0]: row[1:] for row in records.values_list(*fields)}
     listed: set[int] = set()
     to_sync: list[int] = []
+    now = timezone.now()
     for invoice in _listed_invoices(installation):
         listed.add(invoice.id)
-        if _in_range(invoice, since) and _needs_sync(invoice, known.get(invoice.id)):
+        if _in_range(invoice, since) and _needs_sync(invoice, known.get(invoice.id), now):
             to_sync.append(invoice.id)
     # Only concept invoices can be deleted; a booked one missing from the list is checked (404 -> deleted).
-    vanished = [ef_id for ef_id, (state, _) in known.items() if state == InvoiceRecord.State.BOOKED]
+    vanished = [ef_id for ef_id, (state, *_) in known.items() if state == InvoiceRecord.State.BOOKED]
     to_sync += [ef_id for ef_id in vanished if ef_id not in listed]
     for eduframe_invoice_id in to_sync:
         invoice_enqueue(installation=installation, eduframe_invoice_id=eduframe_invoice_id, trigger=trigger)

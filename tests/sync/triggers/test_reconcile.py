@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from plugin.models import GlobalSettings
 from sandbox.eduframe.clock import DEFAULT_TZ
@@ -113,3 +114,36 @@ def test_a_since_date_before_sync_from_takes_in_the_older_invoices_even_if_skipp
         eduframe_updated_at=_updated_at(invoice),
     )
     assert _reconcile(installation, django_capture_on_commit_callbacks, since=date(2026, 4, 1)) == 1
+
+
+def test_it_leaves_a_pending_invoice_waiting_for_its_retry_time_to_the_retry_scan(
+    installation, eduframe, sync_delay, django_capture_on_commit_callbacks
+):
+    invoice = _invoice(eduframe)
+    retry_at = timezone.now() + timedelta(minutes=30)
+    record = InvoiceRecordFactory(
+        installation=installation,
+        eduframe_invoice_id=invoice["id"],
+        state=State.PENDING,
+        eduframe_updated_at=_updated_at(invoice),
+        next_retry_at=retry_at,
+    )
+    assert _reconcile(installation, django_capture_on_commit_callbacks) == 0
+    record.refresh_from_db()
+    assert record.next_retry_at == retry_at
+    sync_delay.assert_not_called()
+
+
+def test_it_queues_a_pending_invoice_waiting_for_its_retry_time_when_it_changed(
+    installation, eduframe, sync_delay, django_capture_on_commit_callbacks
+):
+    invoice = _invoice(eduframe)
+    record = InvoiceRecordFactory(
+        installation=installation,
+        eduframe_invoice_id=invoice["id"],
+        state=State.PENDING,
+        eduframe_updated_at=_updated_at(invoice) - timedelta(hours=1),
+        next_retry_at=timezone.now() + timedelta(minutes=30),
+    )
+    assert _reconcile(installation, django_capture_on_commit_callbacks) == 1
+    assert sent_record_ids(sync_delay) == [record.pk]
