@@ -73,3 +73,9 @@ def test_an_unknown_path_is_a_404_with_the_error_body(api):
 def test_every_api_response_is_json(api):
     assert api.get("/invoices").headers["Content-Type"] == "application/json"
     assert api.get("/nothing-here").headers["Content-Type"] == "application/json"
+
+
+def test_the_current_educator_gives_the_tenant_slug_currency_and_country(api):
+    body = api.get("/educators/current").json()
+    assert (body["slug"], body["currency"]) == ("demo-academy", "EUR")
+    assert {"id", "name", "country", "time_zone", "locale"} <= set(body)

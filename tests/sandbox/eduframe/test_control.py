@@ -88,3 +88,13 @@ def test_reset_forgets_the_data_but_keeps_the_default_token(control, api, world)
 
 def test_an_unknown_control_endpoint_is_a_404(anonymous):
     assert anonymous.post("/_sandbox/nothing", json={}).status_code == 404
+
+
+def test_each_control_api_invoice_action_fires_its_webhook(control, state, world, receiver):
+    state.add_webhook(receiver.url, ["invoice.created", "invoice.updated", "invoice.deleted"])
+    invoice = control("invoices", {"account_id": world.account["id"], "items": [course_line(world)]}).json()
+    for action, body in (("edit", {"feature": "PO-9"}), ("open", {}), ("expire", {}), ("pay", {}), ("delete", {})):
+        assert control(f"invoices/{invoice['id']}/{action}", body).status_code == 200, action
+    assert control("wait", {"timeout": 5}).status_code == 200
+    events = [body["event"] for body in receiver.bodies()]
+    assert events == ["invoice.created"] + ["invoice.updated"] * 4 + ["invoice.deleted"]

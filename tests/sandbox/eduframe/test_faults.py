@@ -5,7 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .helpers import course_line
+from sandbox.eduframe.app import create_app
+from sandbox.eduframe.clock import Clock
+from sandbox.eduframe.state import EduframeState
+
+from .helpers import START, course_line
 
 
 def test_a_429_fault_answers_with_retry_after(state, api):
@@ -113,3 +117,19 @@ def test_counts_report_requests_and_invoices_per_status(state, world, api):
     api.get("/invoices")
     counts = state.counts()
     assert (counts["requests"], counts["invoices_by_status"]) == (1, {"paid": 1})
+
+
+def test_by_default_the_501st_request_in_5_minutes_gets_429_with_retry_after(http_server):
+    clock = Clock(start=START, ticking=False)
+    limited = EduframeState(clock=clock)  # the default limit, not the one the fixtures switch off
+    http_server.swappable.app = create_app(limited)
+    try:
+        with httpx.Client(base_url=f"{http_server.url}/api/v1", headers={"Authorization": "Bearer demo-token"}) as api:
+            assert {api.get("/invoice_vats").status_code for _ in range(500)} == {200}
+            refused = api.get("/invoice_vats")
+            assert (refused.status_code, refused.headers["Retry-After"]) == (429, "300")
+            assert set(refused.json()) == {"code", "message", "errors"}
+            clock.advance(300)
+            assert api.get("/invoice_vats").status_code == 200
+    finally:
+        limited.delivery.stop()

@@ -229,3 +229,38 @@ def test_a_planned_courses_variant_points_back_to_it(api, world):
     product = api.get(f"/catalog/products/{variant['product_id']}").json()
     assert (variant["variantable_type"], variant["variantable_id"]) == ("PlannedCourse", world.edition["id"])
     assert (product["productable_type"], product["productable_id"]) == ("Course", world.course["id"])
+
+
+def test_invoice_vats_are_listed_with_name_percentage_and_has_vat(api, world):
+    rows = api.get("/invoice_vats").json()
+    assert [(row["name"], row["percentage"], row["has_vat"]) for row in rows] == [
+        ("21% BTW", "21.0", True),
+        ("9% BTW", "9.0", True),
+        ("0% BTW", "0.0", False),
+    ]
+
+
+def test_planned_courses_are_listed_and_read_with_their_course(api, world):
+    rows = api.get("/planned_courses").json()
+    assert [(row["id"], row["course_id"]) for row in rows] == [(world.edition["id"], world.course["id"])]
+    one = api.get(f"/planned_courses/{world.edition['id']}").json()
+    assert (one["start_date"], one["course_id"]) == ("2026-09-15", world.course["id"])
+
+
+def test_discount_codes_are_listed(api, state):
+    state.add_discount_code("EARLY", "fixed", 35)
+    rows = api.get("/discount_codes").json()
+    assert [(row["discount_code"], row["discount_type"]) for row in rows] == [("EARLY", "fixed")]
+
+
+def test_orders_are_listed_with_their_account_variant_and_discount(api, state, world):
+    state.add_discount_code("WELKOM25", "fixed", 25)
+    order = state.add_order(world.account["id"], world.variant["id"], discount_code="WELKOM25")
+    (row,) = api.get("/orders").json()
+    assert (row["id"], row["account_id"], row["catalog_variant_id"]) == (
+        order["id"],
+        world.account["id"],
+        world.variant["id"],
+    )
+    assert (row["discount_code"], row["total_discount"]) == ("WELKOM25", "25.00")
+    assert api.get(f"/orders/{order['id']}").json()["id"] == order["id"]

@@ -179,3 +179,17 @@ def test_seeding_with_webhooks_suppressed_sends_nothing(state, world, receiver, 
         new_invoice(state, world)
     state.wait_for_deliveries(5)
     assert receiver.received == []
+
+
+def test_every_change_of_an_invoice_is_delivered_as_created_updated_or_deleted(state, world, receiver, subscribed):
+    invoice = new_invoice(state, world)
+    state.edit_invoice(invoice["id"], feature="PO-7")
+    state.open_invoice(invoice["id"])
+    state.expire_invoice(invoice["id"])
+    state.pay_invoice(invoice["id"])
+    state.delete_invoice(invoice["id"])
+    state.wait_for_deliveries(5)
+    assert [body["event"] for body in receiver.bodies()] == ["invoice.created"] + ["invoice.updated"] * 4 + [
+        "invoice.deleted"
+    ]
+    assert {body["entity_id"] for body in receiver.bodies()} == {invoice["id"]}
