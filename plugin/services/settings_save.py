@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import transaction
+
 from plugin.models import CourseOverride, GlobalSettings, Installation, VatMapping
 from plugin.selectors import connection_get, settings_get
 from plugin.services.exact_checks import CodeChecker
@@ -109,15 +111,20 @@ def course_override_set(
 
 
 def vat_mapping_save(*, installation: Installation, rates: list, choices: dict[int, str]) -> int:
-    """Save the Exact VAT code chosen for each Eduframe VAT rate; return how many rows changed."""
+    """Save the Exact VAT code chosen for each Eduframe VAT rate; return how many rows changed.
+
+    One transaction: the retry of waiting invoices (sync.signals) runs once the whole mapping is saved,
+    and a failure halfway keeps the previous mapping instead of a mix.
+    """
     changed = 0
-    for rate in rates:
-        code = choices.get(rate.id, "")
-        row, created = VatMapping.objects.get_or_create(installation=installation, eduframe_vat_id=rate.id)
-        if created or row.exact_vat_code != code or row.eduframe_name != rate.name:
-            row.exact_vat_code = code
-            row.eduframe_name = rate.name
-            row.percentage = rate.percentage
-            row.save()
-            changed += 1
+    with transaction.atomic():
+        for rate in rates:
+            code = choices.get(rate.id, "")
+            row, created = VatMapping.objects.get_or_create(installation=installation, eduframe_vat_id=rate.id)
+            if created or row.exact_vat_code != code or row.eduframe_name != rate.name:
+                row.exact_vat_code = code
+                row.eduframe_name = rate.name
+                row.percentage = rate.percentage
+                row.save()
+                changed += 1
     return changed

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from django.db import DatabaseError
 
 from plugin.models import GlobalSettings, VatMapping
+from plugin.services.settings_save import vat_mapping_save
 from tests.factories import InvoiceRecordFactory
 from tests.plugin.conftest import DIVISION
 
@@ -144,3 +148,21 @@ def test_it_saves_the_vat_mapping(admin, installation, connected, eduframe_world
 def test_the_vat_mapping_needs_exact(admin, installation, eduframe_world):
     response = admin.get("/settings/vat/", follow=True)
     assert "Exact Online is not connected" in response.content.decode()
+
+
+def test_a_vat_mapping_save_that_fails_halfway_keeps_the_previous_mapping(installation, monkeypatch):
+    rates = [
+        SimpleNamespace(id=1, name="21%", percentage=Decimal("21")),
+        SimpleNamespace(id=2, name="9%", percentage=9),
+    ]
+    real_save = VatMapping.save
+
+    def save_failing_on_the_second_rate(row, *args, **kwargs):
+        if row.eduframe_vat_id == 2 and row.exact_vat_code:
+            raise DatabaseError("disk full")
+        return real_save(row, *args, **kwargs)
+
+    monkeypatch.setattr(VatMapping, "save", save_failing_on_the_second_rate)
+    with pytest.raises(DatabaseError):
+        vat_mapping_save(installation=installation, rates=rates, choices={1: "2", 2: "1"})
+    assert not VatMapping.objects.filter(installation=installation).exists()
