@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from sync.errors import AmbiguousError, AuthError, RetryableError
+from sync.http_common import USER_AGENT
 
 TOKEN_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
@@ -77,7 +78,7 @@ def _oauth_client(transport: httpx.BaseTransport | None, scopes=None) -> OAuth2C
         token_endpoint_auth_method="client_secret_post",
         scope=" ".join(scopes) if scopes else None,
         timeout=TOKEN_TIMEOUT,
-        headers={"User-Agent": "EduExact/0.1", "Accept": "application/json"},
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         **kwargs,
     )
 

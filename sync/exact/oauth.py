@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from sync.errors import AmbiguousError, AuthError, RetryableError
+from sync.http_common import USER_AGENT
 
 TOKEN_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
@@ -89,7 +90,7 @@ def _oauth_client(transport: httpx.BaseTransport | None) -> OAuth2Client:
         # Exact wants the client credentials in the form body.
         token_endpoint_auth_method="client_secret_post",
         timeout=TOKEN_TIMEOUT,
-        headers={"User-Agent": "EduExact/0.1", "Accept": "application/json"},
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         **kwargs,
     )
 

@@ -7,6 +7,7 @@ Eduframe has no "changed since" filter on invoices, so we list every non-concept
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,10 +53,12 @@ def installations_ready():
     )
 
 
-def _listed_invoices(installation: Installation):
+def invoices_listed(*, installation: Installation) -> Iterator:
+    """Every non-concept invoice of the installation in Eduframe, page by page; the client is closed after."""
     from sync.eduframe.client import EduframeClient
 
-    return EduframeClient(installation).iter_invoices(statuses=LISTED_STATUSES)
+    with EduframeClient(installation) as eduframe:
+        yield from eduframe.iter_invoices(statuses=LISTED_STATUSES)
 
 
 def _in_range(invoice, since: date | None) -> bool:
@@ -87,7 +90,7 @@ def installation_reconcile(*, installation: Installation, since: date | None = N
     listed: set[int] = set()
     to_sync: list[int] = []
     now = timezone.now()
-    for invoice in _listed_invoices(installation):
+    for invoice in invoices_listed(installation=installation):
         listed.add(invoice.id)
         if _in_range(invoice, since) and _needs_sync(invoice, known.get(invoice.id), now):
             to_sync.append(invoice.id)
@@ -115,7 +118,7 @@ def _invoices_to_add(installation: Installation, new_date: date, current: date) 
     )
     return [
         invoice
-        for invoice in _listed_invoices(installation)
+        for invoice in invoices_listed(installation=installation)
         if invoice.opened_at and new_date <= invoice.opened_at < current and invoice.id not in booked
     ]
 

@@ -9,12 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from plugin.models import Installation
 from plugin.selectors import settings_get
-from sync.eduframe.client import EduframeClient
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_book import invoice_sync
 from sync.services.invoice_preview import invoice_preview
+from sync.services.reconcile import invoices_listed
 
-LISTED_STATUSES = ["open", "paid", "expired"]
 WAITING_STATES = [InvoiceRecord.State.PENDING, InvoiceRecord.State.NEEDS_ATTENTION]
 
 
@@ -25,7 +24,7 @@ def invoice_ids_since(*, installation: Installation, since: date) -> list[int]:
     """
     listed = [
         invoice.id
-        for invoice in EduframeClient(installation).iter_invoices(statuses=LISTED_STATUSES)
+        for invoice in invoices_listed(installation=installation)
         if invoice.opened_at is None or invoice.opened_at >= since
     ]
     vanished = InvoiceRecord.objects.filter(
