@@ -128,10 +128,6 @@ class CourseOverride(models.Model):
     def __str__(self) -> str:
         return f"{self.get_scope_display()} {self.eduframe_id}"
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.ledger_code or self.cost_center or self.cost_unit)
-
 
 class VatMapping(models.Model):
     """An Eduframe VAT rate mapped to an Exact sales VAT code (by default: the one with that percentage)."""

@@ -14,11 +14,6 @@ class Resolved:
     value: str
     source: str
 
-    def describe(self) -> str:
-        if not self.value:
-            return "none"
-        return f"{self.value} (from the {self.source})"
-
 
 @dataclass(frozen=True)
 class EffectiveCodes:
