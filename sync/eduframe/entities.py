@@ -255,7 +255,8 @@ class CatalogVariant:
 @dataclass(frozen=True)
 class Webhook:
     id: str
-    url: str
+    # Our webhook URLs carry the installation's secret: kept out of reprs (tracebacks, logs).
+    url: str = field(repr=False)
     active: bool
     events: tuple[str, ...]
 

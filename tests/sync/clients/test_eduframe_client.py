@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from plugin.models import Installation
 from sync.eduframe.client import EduframeClient
-from sync.eduframe.entities import InvoiceItem
+from sync.eduframe.entities import InvoiceItem, Webhook
 from sync.errors import AmbiguousError, AuthError, FunctionalError, RetryableError
 from tests.factories import InstallationFactory
 
@@ -225,3 +225,10 @@ def test_a_refused_eduframe_refresh_is_recorded(installation, router):
     with pytest.raises(AuthError):
         _client(installation, router).current_educator()
     assert Installation.objects.get(pk=installation.pk).eduframe_auth_error
+
+
+def test_a_webhooks_repr_leaves_out_its_url_and_the_secret_in_it():
+    url = "https://eduexact.example/webhooks/eduframe/7/s3cret-Value"
+    hook = Webhook.from_api({"id": 3, "url": url, "active": True, "events": ["invoice.created"]})
+    assert hook.url == url
+    assert "s3cret-Value" not in repr(hook)
