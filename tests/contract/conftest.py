@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,15 +16,6 @@ from tests.contract.harness import Service, wait_for
 # Playwright's sync API runs an event loop in this thread; pytest-django's fixtures still call Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 DIVISION = 1234567  # the demo division of the Exact simulator (sandbox/demo_data.py)
 LEDGER, JOURNAL = "8000", "70"
 COURSE = "Python for Data Analysis"  # a demo course template; its code PDA is also an Exact cost unit
@@ -69,18 +59,6 @@ def _logs_on_failure(request):
     reports = (getattr(request.node, f"report_{when}", None) for when in ("setup", "call"))
     if any(report is not None and report.failed for report in reports) and "service" in _STASH:
         print(_STASH["service"].logs())
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass
