@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -21,12 +22,17 @@ CLAIM_TTL = timedelta(minutes=10)
 RERUN = ":rerun"
 
 
+def _claim_ttl() -> timedelta:
+    """How long a claim holds: at least until Celery has killed an attempt that ran over its time limit."""
+    return max(CLAIM_TTL, timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+
+
 def invoice_claim(*, record_id: int) -> str | None:
     """Claim the record for one attempt; return the claim token, or None when someone else holds it."""
     now = timezone.now()
     token = secrets.token_hex(8)
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    rows = InvoiceRecord.objects.filter(free, pk=record_id).update(claimed_until=now + CLAIM_TTL, claim_token=token)
+    rows = InvoiceRecord.objects.filter(free, pk=record_id).update(claimed_until=now + _claim_ttl(), claim_token=token)
     return token if rows == 1 else None
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from unittest.mock import patch
 
 import pytest
+from django.utils import timezone
 
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services import invoice_book
@@ -74,3 +76,13 @@ def test_a_sync_still_asked_for_after_the_last_run_goes_to_a_new_task(
 def test_a_sync_of_a_record_that_no_longer_exists_says_so(db):
     with pytest.raises(InvoiceRecord.DoesNotExist):
         invoice_book.invoice_sync(record_id=987654, trigger=SyncAttempt.Trigger.RETRY)
+
+
+def test_the_claim_outlasts_the_task_time_limit(world, settings):
+    settings.CELERY_TASK_TIME_LIMIT = 1800
+    record = world.record(world.invoice([world.item()]))
+    before = timezone.now()
+    invoice_claim(record_id=record.pk)
+    record.refresh_from_db()
+    # A claim that ended before the task is killed would let a second worker book the same invoice.
+    assert record.claimed_until > before + timedelta(seconds=1800)
