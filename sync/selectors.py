@@ -46,6 +46,16 @@ def invoice_get(*, installation: Installation, record_id: int) -> InvoiceRecord:
     return get_object_or_404(InvoiceRecord, installation=installation, pk=record_id)
 
 
+def invoice_counts(*, installation: Installation | None = None) -> dict[str, int]:
+    """The number of invoices in each state (every state named, zero included), for one or all installations."""
+    records = InvoiceRecord.objects.all()
+    if installation is not None:
+        records = records.filter(installation=installation)
+    counts = dict.fromkeys(State.values, 0)
+    counts.update({row["state"]: row["n"] for row in records.values("state").annotate(n=Count("id")).order_by()})
+    return counts
+
+
 def sync_status(*, installation: Installation | None = None) -> SyncStatus:
     """Counts per state, the oldest pending invoice and the last failed attempt, for one or all installations."""
     records = InvoiceRecord.objects.all()
@@ -53,10 +63,8 @@ def sync_status(*, installation: Installation | None = None) -> SyncStatus:
     if installation is not None:
         records = records.filter(installation=installation)
         attempts = attempts.filter(invoice__installation=installation)
-    counts = dict.fromkeys(State.values, 0)
-    counts.update({row["state"]: row["n"] for row in records.values("state").annotate(n=Count("id")).order_by()})
     return SyncStatus(
-        counts=counts,
+        counts=invoice_counts(installation=installation),
         oldest_pending=records.filter(state=State.PENDING)
         .select_related("installation")
         .order_by("created_at")

@@ -13,7 +13,7 @@ from plugin.decorators import installation_required
 from plugin.selectors import connection_get, exact_entry_url
 from sync.errors import SyncError
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.selectors import invoice_get, invoice_list, sync_status
+from sync.selectors import invoice_counts, invoice_get, invoice_list
 from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_enqueue, invoices_retry_attention
 
@@ -40,7 +40,7 @@ def log_list(request):
         "state": state,
         "search": search,
         "states": InvoiceRecord.State.choices,
-        "status": sync_status(installation=installation),
+        "counts": invoice_counts(installation=installation),
     }
     return render(request, "plugin/log/list.html", context)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_book import invoice_sync
@@ -49,6 +51,17 @@ def test_it_lists_every_state_with_the_reason_and_fix(admin, installation, conne
     assert "Delta Bouw" in page
     assert "Exact refused cost center CC9." in page
     assert "Fix: Choose an existing cost center on the course&#x27;s page." in page
+
+
+def test_the_list_reads_a_fixed_number_of_queries_and_not_the_attempts(admin, installation, connected):
+    for n in range(30):
+        record = InvoiceRecordFactory(installation=installation, number=f"2026-{n:04}", state="booked")
+        SyncAttempt.objects.create(invoice=record, trigger="webhook", outcome="failed")
+    with CaptureQueriesContext(connection) as queries:
+        assert admin.get("/settings/log/").status_code == 200
+    # The page shows the counts per state only: the last failed attempt is the sync_status command's.
+    assert not [q["sql"] for q in queries if "sync_syncattempt" in q["sql"]]
+    assert len(queries) <= 10
 
 
 def test_it_filters_by_state(admin, installation, connected):
