@@ -21,6 +21,8 @@ ErrorKind = InvoiceRecord.ErrorKind
 
 # After a task gave up (retries exhausted, time limit, crash), the retry scan tries again this much later.
 FINAL_FAILURE_RETRY_DELAY = timedelta(minutes=30)
+# A pending invoice untouched this long, with no retry planned, is queued again (see `_lost_task`).
+LOST_TASK_AFTER = timedelta(hours=6)
 
 
 def _enqueue_on_commit(record_ids: list[int], trigger: str) -> None:
@@ -78,16 +80,30 @@ def invoices_retry_attention(*, installation: Installation, trigger: str) -> int
 
 
 def invoices_enqueue_due_retries() -> int:
-    """Enqueue every pending invoice whose backoff has passed, across active installations."""
+    """Enqueue every pending invoice whose backoff has passed, and any whose task was lost, across installations."""
+    now = timezone.now()
     with transaction.atomic():
         due = InvoiceRecord.objects.select_for_update().filter(
-            state=State.PENDING, next_retry_at__lte=timezone.now(), installation__is_active=True
+            Q(next_retry_at__lte=now) | _lost_task(now), state=State.PENDING, installation__is_active=True
         )
         ids = list(due.values_list("pk", flat=True))
-        # Clearing next_retry_at keeps the next scan from sending the same invoice again while it waits.
-        InvoiceRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
+        # Clearing next_retry_at (and touching updated_at) keeps the next scan from sending them again meanwhile.
+        InvoiceRecord.objects.filter(pk__in=ids).update(next_retry_at=None, updated_at=now)
         _enqueue_on_commit(ids, "retry")
     return len(ids)
+
+
+def _lost_task(now) -> Q:
+    """Queued long ago, not waiting for a retry or a reconnect, not being booked: its task must have been lost.
+
+    A broker restart or a purged queue must not leave an invoice pending for ever. The wait is long because
+    a large backfill legitimately queues invoices for hours behind Exact's 60 calls a minute.
+    """
+    return Q(
+        next_retry_at__isnull=True,
+        error_kind=ErrorKind.NONE,
+        updated_at__lt=now - LOST_TASK_AFTER,
+    ) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
 
 
 def invoice_record_task_failure(*, record_id: int, message: str, retryable: bool) -> None:

@@ -62,3 +62,33 @@ def test_it_does_not_touch_booked_invoices_with_a_stale_retry_time(
     InvoiceRecordFactory(installation=installation, state=State.BOOKED, next_retry_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert invoices_enqueue_due_retries() == 0
+
+
+def _queued(installation, hours_ago: float, **fields):
+    record = InvoiceRecordFactory(installation=installation, state=State.PENDING, **fields)
+    InvoiceRecord.objects.filter(pk=record.pk).update(updated_at=timezone.now() - timedelta(hours=hours_ago))
+    return record
+
+
+def test_it_queues_again_an_invoice_whose_task_was_lost(installation, sync_delay, django_capture_on_commit_callbacks):
+    lost = _queued(installation, hours_ago=7)
+    _queued(installation, hours_ago=1)  # still plausibly waiting behind a backlog
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoices_enqueue_due_retries() == 1
+    assert sent_record_ids(sync_delay) == [lost.pk]
+
+
+def test_it_leaves_an_old_pending_invoice_that_waits_for_a_reconnect(
+    installation, sync_delay, django_capture_on_commit_callbacks
+):
+    _queued(installation, hours_ago=30, error_kind=InvoiceRecord.ErrorKind.AUTH)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoices_enqueue_due_retries() == 0
+
+
+def test_it_leaves_an_old_pending_invoice_that_a_worker_is_booking(
+    installation, sync_delay, django_capture_on_commit_callbacks
+):
+    _queued(installation, hours_ago=7, claimed_until=timezone.now() + timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert invoices_enqueue_due_retries() == 0
