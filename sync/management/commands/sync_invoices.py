@@ -12,6 +12,7 @@ from plugin.selectors import settings_get
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_book import invoice_sync
 from sync.services.invoice_preview import invoice_preview
+from sync.services.invoice_queue import invoice_record_task_failure
 from sync.services.reconcile import invoices_listed
 
 WAITING_STATES = [InvoiceRecord.State.PENDING, InvoiceRecord.State.NEEDS_ATTENTION]
@@ -44,12 +45,26 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         installations = self._installations(options["installation"], options["invoice"])
+        crashed = 0
         for installation in installations:
             for eduframe_invoice_id in self._targets(installation, options):
                 if options["dry_run"]:
                     self._preview(installation, eduframe_invoice_id)
-                else:
-                    self._book(installation, eduframe_invoice_id)
+                elif not self._book_and_survive(installation, eduframe_invoice_id):
+                    crashed += 1
+        if crashed:
+            raise CommandError(f"{crashed} invoice(s) stopped on an unexpected error; the sync log has each reason.")
+
+    def _book_and_survive(self, installation: Installation, eduframe_invoice_id: int) -> bool:
+        """Book one invoice; a bug on one invoice is recorded on it and the run goes on with the others."""
+        try:
+            self._book(installation, eduframe_invoice_id)
+        except Exception as error:  # noqa: BLE001 - recorded on the invoice, reported, and the exit code says so
+            record = InvoiceRecord.objects.get(installation=installation, eduframe_invoice_id=eduframe_invoice_id)
+            invoice_record_task_failure(record_id=record.pk, message=repr(error), retryable=False)
+            self.stderr.write(f"{installation.educator_slug} invoice {eduframe_invoice_id}: stopped on {error!r}")
+            return False
+        return True
 
     def _installations(self, installation_id: int | None, invoice_id: int | None) -> list[Installation]:
         active = Installation.objects.filter(is_active=True)
