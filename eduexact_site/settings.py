@@ -71,6 +71,9 @@ EDUFRAME_BASE_URL = env("EDUFRAME_BASE_URL", default="https://api.eduframe.nl").
 EDUFRAME_CLIENT_ID = env("EDUFRAME_CLIENT_ID", default="") or None
 EDUFRAME_CLIENT_SECRET = env("EDUFRAME_CLIENT_SECRET", default="") or None
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
+# How long the sync's history is kept (see sync/services/history_prune.py).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90)
+SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=365)
 # How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
 EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
 
@@ -179,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-invoices": {
         "task": "sync.tasks.retry_due_invoices",
         "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=60),
+    },
+    # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
+    "prune-sync-history": {
+        "task": "sync.tasks.prune_sync_history",
+        "schedule": 24 * 60 * 60,
     },
     # Exact refresh tokens die after about 30 days unused: refresh idle connections weekly.
     "keep-exact-connections-alive": {

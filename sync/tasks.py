@@ -104,3 +104,11 @@ def retry_due_invoices() -> int:
     from sync.services.invoice_queue import invoices_enqueue_due_retries
 
     return invoices_enqueue_due_retries()
+
+
+@shared_task(**_LIMITS)
+def prune_sync_history() -> dict:
+    """Beat: delete old processed webhooks and superseded attempts."""
+    from sync.services.history_prune import history_prune
+
+    return history_prune()
