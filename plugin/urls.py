@@ -9,6 +9,7 @@ urlpatterns = [
     path("install/callback", install.install_callback, name="install-callback"),
     path("exact/callback", exact.callback, name="exact-callback"),
     path("settings/", settings.settings_page, name="settings"),
+    path("settings/progress", settings.backfill_progress_json, name="backfill-progress"),
     path("settings/exact/connect", exact.connect, name="exact-connect"),
     path("settings/exact/division", exact.division, name="exact-division"),
     path("settings/exact/disconnect", exact.disconnect, name="exact-disconnect"),

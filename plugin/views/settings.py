@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -81,6 +82,14 @@ def _backfill(installation, row):
     if row.sync_from is None:
         return None
     return backfill_progress(installation=installation, since=row.sync_from)
+
+
+@require_http_methods(["GET"])
+@installation_required
+def backfill_progress_json(request):
+    """The catching-up progress since `Sync from`, polled by the progress bar on the settings page."""
+    done, total = _backfill(request.installation, settings_get(installation=request.installation)) or (0, 0)
+    return JsonResponse({"done": done, "total": total})
 
 
 @require_http_methods(["GET", "POST"])

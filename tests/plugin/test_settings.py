@@ -129,6 +129,17 @@ def test_it_shows_the_backfill_progress(admin, installation, connected):
     assert '<progress max="2" value="1">' in page
 
 
+def test_the_progress_bar_polls_the_backfill_progress_as_json(admin, installation, connected):
+    since = GlobalSettings.objects.get(installation=installation).sync_from
+    InvoiceRecordFactory(installation=installation, invoice_date=since, state="booked")
+    InvoiceRecordFactory(installation=installation, invoice_date=since, state="pending")
+    assert admin.get("/settings/progress").json() == {"done": 1, "total": 2}
+
+
+def test_the_backfill_progress_needs_the_installations_session(client, connected):
+    assert client.get("/settings/progress").status_code in (302, 403)
+
+
 def test_it_suggests_the_vat_code_by_percentage(admin, connected, eduframe_world):
     page = admin.get("/settings/vat/").content.decode()
     high = eduframe_world.vats["high"]["id"]
