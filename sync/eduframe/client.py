@@ -18,7 +18,7 @@ from django.core.cache import cache
 
 from plugin.models import Installation
 from sync.eduframe import entities as e
-from sync.eduframe.tokens import bearer_for, mark_auth_error
+from sync.eduframe.tokens import bearer_for, mark_auth_error, renewable
 from sync.errors import AmbiguousError, AuthError, FunctionalError, NotFoundError, RetryableError
 from sync.http_common import make_http_client as make_shared_client
 
@@ -278,17 +278,25 @@ class EduframeClient:
 
     def _request(self, method: str, url: str, **kwargs) -> httpx.Response:
         token = bearer_for(self.installation, transport=self._transport)
+        response = self._send(method, url, token, **kwargs)
+        if response.status_code == 401 and renewable(self.installation):
+            # Eduframe's clock, not ours, says when its token expired: renew once and try again (a 401 was
+            # not processed, so a write is safe to repeat).
+            token = bearer_for(self.installation, transport=self._transport, rejected=token)
+            response = self._send(method, url, token, **kwargs)
+        if response.is_success:
+            return response
+        raise self._error(response, method, urlsplit(str(response.request.url)).path)
+
+    def _send(self, method: str, url: str, token: str, **kwargs) -> httpx.Response:
         self.calls_made += 1
         try:
-            response = self.http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            return self.http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except httpx.TransportError as exc:
             sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
             if sent and method in WRITES:
                 raise AmbiguousError("The answer of Eduframe was lost; the change may have been made.") from exc
             raise RetryableError("Eduframe could not be reached or did not answer in time.") from exc
-        if response.is_success:
-            return response
-        raise self._error(response, method, urlsplit(str(response.request.url)).path)
 
     def _error(self, response: httpx.Response, method: str, path: str) -> Exception:
         status = response.status_code

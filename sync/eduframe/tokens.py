@@ -21,16 +21,22 @@ REINSTALL_MESSAGE = "Eduframe refused the plugin's token; install the plugin aga
 _FIELDS = ("eduframe_access_token", "eduframe_refresh_token", "eduframe_token_expires_at", "eduframe_auth")
 
 
-def bearer_for(installation: Installation, *, transport: httpx.BaseTransport | None = None) -> str:
-    """Return the token to send to Eduframe, refreshing an OAuth token that is about to expire."""
-    if not _needs_refresh(installation):
+def bearer_for(
+    installation: Installation, *, transport: httpx.BaseTransport | None = None, rejected: str | None = None
+) -> str:
+    """Return the token to send to Eduframe, refreshing an OAuth token that is about to expire.
+
+    `rejected` is a token Eduframe just answered 401 to: an OAuth token is then renewed even though its
+    expiry, by our clock, still lies ahead (Eduframe's clock decides), unless another worker already did.
+    """
+    if not _needs_refresh(installation, rejected):
         return _token(installation)
     refused: AuthError | None = None
     with transaction.atomic():
         locked = Installation.objects.select_for_update().get(pk=installation.pk)
         for field in _FIELDS:
             setattr(installation, field, getattr(locked, field))
-        if not _needs_refresh(installation):
+        if not _needs_refresh(installation, rejected):
             return _token(installation)
         if not installation.eduframe_refresh_token:
             raise AuthError("The Eduframe token expired and cannot be renewed; install the plugin again.")
@@ -57,9 +63,20 @@ def _token(installation: Installation) -> str:
     return installation.eduframe_access_token
 
 
-def _needs_refresh(installation: Installation) -> bool:
+def renewable(installation: Installation) -> bool:
+    """Can the installation's Eduframe token be renewed without the administrator (OAuth, saved, refresh token)?"""
+    return (
+        installation.eduframe_auth == Installation.EduframeAuth.OAUTH
+        and installation.pk is not None
+        and bool(installation.eduframe_refresh_token)
+    )
+
+
+def _needs_refresh(installation: Installation, rejected: str | None = None) -> bool:
     if installation.eduframe_auth != Installation.EduframeAuth.OAUTH:
         return False
+    if rejected is not None and installation.eduframe_access_token == rejected:
+        return True
     expires_at = installation.eduframe_token_expires_at
     return expires_at is not None and expires_at - timezone.now() < timedelta(seconds=MIN_SECONDS_LEFT)
 

@@ -227,6 +227,61 @@ def test_a_refused_eduframe_refresh_is_recorded(installation, router):
     assert Installation.objects.get(pk=installation.pk).eduframe_auth_error
 
 
+def _oauth_installation(installation, *, expires_in: int = 3600):
+    installation.eduframe_auth = Installation.EduframeAuth.OAUTH
+    installation.eduframe_access_token = "ef-old"
+    installation.eduframe_refresh_token = "ef-refresh"
+    installation.eduframe_token_expires_at = timezone.now() + timedelta(seconds=expires_in)
+    installation.save()
+    return installation
+
+
+def _current_educator(request: httpx.Request) -> httpx.Response:
+    if request.headers["authorization"] != "Bearer ef-new":
+        return httpx.Response(401, json={"message": "The access token expired"})
+    return httpx.Response(200, json={"id": 1, "slug": "demo-academy", "name": "Demo"})
+
+
+def test_an_oauth_token_eduframe_refuses_before_its_expiry_by_our_clock_is_renewed_once(installation, router):
+    _oauth_installation(installation)  # an hour left by our clock; Eduframe's clock says it expired
+    token = {"access_token": "ef-new", "token_type": "Bearer", "expires_in": 7200, "refresh_token": "ef-refresh-2"}
+    router.add("POST", "/login/oauth2/token", httpx.Response(200, json=token))
+    router.add("GET", "/api/v1/educators/current", _current_educator)
+    assert _client(installation, router).current_educator().slug == "demo-academy"
+    assert router.paths() == ["/api/v1/educators/current", "/login/oauth2/token", "/api/v1/educators/current"]
+    assert b"grant_type=refresh_token" in router.requests[1].content
+    stored = Installation.objects.get(pk=installation.pk)
+    assert (stored.eduframe_access_token, stored.eduframe_refresh_token) == ("ef-new", "ef-refresh-2")
+    assert stored.eduframe_auth_error == ""
+
+
+def test_a_token_another_worker_renewed_meanwhile_is_used_without_a_second_refresh(installation, router):
+    _oauth_installation(installation)
+    client = _client(installation, router)  # holds the old token in memory
+    Installation.objects.filter(pk=installation.pk).update(eduframe_access_token="ef-new")
+    router.add("GET", "/api/v1/educators/current", _current_educator)
+    assert client.current_educator().slug == "demo-academy"
+    assert "/login/oauth2/token" not in router.paths()
+
+
+def test_an_oauth_token_refused_again_after_renewal_is_an_auth_error(installation, router):
+    _oauth_installation(installation)
+    token = {"access_token": "ef-newer", "token_type": "Bearer", "expires_in": 7200, "refresh_token": "ef-refresh-2"}
+    router.add("POST", "/login/oauth2/token", httpx.Response(200, json=token))
+    router.add("GET", "/api/v1/educators/current", _error(401))
+    with pytest.raises(AuthError):
+        _client(installation, router).current_educator()
+    assert router.paths().count("/login/oauth2/token") == 1
+    assert Installation.objects.get(pk=installation.pk).eduframe_auth_error
+
+
+def test_a_refused_api_token_is_not_refreshed(installation, router):
+    router.add("GET", "/api/v1/educators/current", _error(401))
+    with pytest.raises(AuthError):
+        _client(installation, router).current_educator()
+    assert router.paths() == ["/api/v1/educators/current"]
+
+
 def test_a_webhooks_repr_leaves_out_its_url_and_the_secret_in_it():
     url = "https://eduexact.example/webhooks/eduframe/7/s3cret-Value"
     hook = Webhook.from_api({"id": 3, "url": url, "active": True, "events": ["invoice.created"]})
