@@ -194,8 +194,9 @@ def private_databases(tmp: Path) -> Databases:
 class Service:
     """Both simulators, the web server and a Celery worker, as separate processes, on free ports."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, extra_env: dict | None = None):
         self.tmp = tmp
+        self.extra_env = dict(extra_env or {})  # more contract variables, e.g. EDUFRAME_CLIENT_ID/SECRET
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.exact_port, self.eduframe_port, self.web_port = free_port(), free_port(), free_port()
@@ -218,6 +219,7 @@ class Service:
             EDUFRAME_BASE_URL=self.eduframe.url,
             **EXACT_CLIENT,
         )
+        env.update(self.extra_env)
         return env
 
     def start(self) -> Service:
