@@ -298,11 +298,17 @@ class EduframeClient:
                 raise AmbiguousError("The answer of Eduframe was lost; the change may have been made.") from exc
             raise RetryableError("Eduframe could not be reached or did not answer in time.") from exc
 
+    def _refused_message(self) -> str:
+        """What the administrator must do when Eduframe refuses our credentials, per kind of credentials."""
+        if self.installation.eduframe_auth == Installation.EduframeAuth.OAUTH:
+            return "Eduframe refused EduExact's access; open the plugin from Eduframe (Click to install) to allow it again."
+        return "Eduframe refused the API token; install the plugin again with a new token."
+
     def _error(self, response: httpx.Response, method: str, path: str) -> Exception:
         status = response.status_code
         path = path.split("/api/v1", 1)[-1]
         if status == 401:
-            message = "Eduframe refused the API token; install the plugin again or paste a new token."
+            message = self._refused_message()
             mark_auth_error(self.installation, message)
             return AuthError(message)
         if status == 403:

@@ -82,6 +82,16 @@ def test_a_401_is_an_auth_error_recorded_on_the_installation(installation, route
     assert Installation.objects.get(pk=installation.pk).eduframe_auth_error == caught.value.message
 
 
+def test_a_401_for_an_oauth_installation_asks_to_allow_access_again_not_for_a_token(installation, router):
+    installation.eduframe_auth = Installation.EduframeAuth.OAUTH
+    installation.save()
+    router.add("GET", "/api/v1/invoices/7", _error(401, "Invalid access token"))
+    with pytest.raises(AuthError) as caught:
+        _client(installation, router).get_invoice(7)
+    assert "open the plugin from Eduframe" in caught.value.message
+    assert "token" not in caught.value.message
+
+
 def test_a_403_names_the_missing_scope(installation, router):
     router.add("GET", "/api/v1/accounts/5", _error(403))
     with pytest.raises(FunctionalError) as caught:
