@@ -97,6 +97,19 @@ class EduframeClient:
             for row in self._pages("/invoices", params):
                 yield e.Invoice.from_api(row)
 
+    def invoices_readable(self) -> bool:
+        """Tell whether this token may list invoices at all (one row), before a 404 is taken as "deleted".
+
+        Eduframe may hide what a token may not see behind a 404 instead of a 403 (research notes, 10.1), so a
+        404 for one invoice only means "deleted" when the invoice list itself answers.
+        """
+        # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices)
+        try:
+            self._request("GET", "/invoices", params={"per_page": 1})
+        except FunctionalError:  # 403, or a 404 hiding a missing scope
+            return False
+        return True
+
     def invoice_pdf(self, invoice_id: int) -> bytes:
         """Return the invoice's PDF (Eduframe sends it base64 in `{"data": ...}`)."""
         # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices/{id}/pdf)

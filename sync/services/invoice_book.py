@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from plugin.selectors import settings_get
 from sync.eduframe.client import EduframeClient
-from sync.errors import SyncError
+from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import outcome_for
@@ -23,6 +23,12 @@ from sync.services.invoice_entry import Booking, invoice_entry_book
 from sync.services.invoice_queue import invoice_requeue
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
+# A booked entry is never deleted on a 404 that may only mean "this token may not see invoices".
+HIDDEN_INVOICE = (
+    "Eduframe answers 'not found' for this invoice and refuses the list of invoices too, so it is not certain "
+    "the invoice was deleted; its entry stays in Exact. Check that the Eduframe token may read invoices "
+    "(scope invoices:read), then retry."
+)
 MAX_RUNS = 5
 
 
@@ -92,6 +98,8 @@ def _run(booking: Booking) -> None:
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (notes, 2.6).
     if invoice is None or invoice.status == "deleted":
+        if invoice is None and record.exact_entry_id and not booking.eduframe.invoices_readable():
+            raise FunctionalError(HIDDEN_INVOICE)
         return _invoice_gone(booking)
     _snapshot(record, invoice)
     settings = settings_get(installation=record.installation)

@@ -103,6 +103,20 @@ def test_it_deletes_the_entry_when_an_older_api_answers_with_status_deleted(worl
     assert world.entries() == []
 
 
+def test_a_404_that_may_hide_a_lost_scope_never_deletes_the_entry(world):
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    scopes = [s for s in world.eduframe.tokens["demo-token"]["scopes"] if s != "invoices:read"]
+    world.eduframe.add_token("demo-token", scopes)
+    world.eduframe.forbidden_status = 404  # Eduframe may hide what a token may not see behind a 404
+    attempt = world.sync(invoice)
+    record = _state(world, invoice)
+    assert attempt.outcome == Outcome.FAILED
+    assert record.state == State.NEEDS_ATTENTION
+    assert "invoices:read" in record.reason
+    assert len(world.entries()) == 1
+
+
 def test_it_marks_a_never_booked_deleted_invoice_deleted_without_calling_exact(world):
     invoice = world.invoice([world.item()], status="concept")
     world.eduframe.delete_invoice(invoice["id"])
