@@ -50,7 +50,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from plugin.models import ExactConnection, GlobalSettings, Installation  # noqa: E402
+from bench._connect import connected_installation  # noqa: E402
+from plugin.models import Installation  # noqa: E402
 from sandbox.demo_data import EXACT_DEMO_DIVISION, HISTORY_DAYS, load_eduframe_demo  # noqa: E402
 from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
 from sandbox.exact.app import create_app as create_exact  # noqa: E402
@@ -91,27 +92,9 @@ class ClientCounter:
 
 def connect(exact_server, exact) -> Installation:
     """An installation connected to the demo division, with complete settings and `Sync from` before all."""
-    tokens = exact.issue_tokens_for(exact.default_user().user_id)
-    installation = Installation.objects.create(
-        educator_slug="demo-academy", educator_name="Demo Academy", eduframe_access_token="demo-token"
+    return connected_installation(
+        exact_server, exact, division=DIVISION, sync_from=timezone.localdate() - timedelta(days=HISTORY_DAYS + 10)
     )
-    now = timezone.now()
-    ExactConnection.objects.create(
-        installation=installation,
-        base_url=exact_server.url,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(hours=1),
-        tokens_issued_at=now,
-    )
-    GlobalSettings.objects.create(
-        installation=installation,
-        division=DIVISION,
-        journal_code="70",
-        ledger_code="8000",
-        sync_from=timezone.localdate() - timedelta(days=HISTORY_DAYS + 10),
-    )
-    return installation
 
 
 def exact_calls(exact) -> int:

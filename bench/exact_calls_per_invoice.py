@@ -29,7 +29,8 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from plugin.models import ExactConnection, GlobalSettings, Installation, VatMapping  # noqa: E402
+from bench._connect import connected_installation  # noqa: E402
+from plugin.models import Installation, VatMapping  # noqa: E402
 from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
 from sandbox.exact.app import create_app as create_exact  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
@@ -47,25 +48,9 @@ def start(create_app) -> tuple[SandboxServer, object]:
 def connect(exact_server, exact) -> Installation:
     """Seed the Exact division and an installation connected to it, with complete settings."""
     exact.seed_division(DIVISION, "Bench Academy B.V.")
-    tokens = exact.issue_tokens_for(exact.default_user().user_id)
-    installation = Installation.objects.create(educator_slug="demo-academy", eduframe_access_token="demo-token")
-    now = timezone.now()
-    ExactConnection.objects.create(
-        installation=installation,
-        base_url=exact_server.url,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(seconds=600),
-        tokens_issued_at=now,
+    return connected_installation(
+        exact_server, exact, division=DIVISION, sync_from=timezone.localdate() - timedelta(days=30)
     )
-    GlobalSettings.objects.create(
-        installation=installation,
-        division=DIVISION,
-        journal_code="70",
-        ledger_code="8000",
-        sync_from=timezone.localdate() - timedelta(days=30),
-    )
-    return installation
 
 
 def exact_calls(exact) -> int:
