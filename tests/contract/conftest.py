@@ -77,6 +77,18 @@ class Installed:
         return f"{self.service.url}/webhooks/eduframe/{self.installation_id}/{self.webhook_secret}"
 
 
+def connect_exact_and_choose_the_division(page) -> None:
+    """From the "Connect Exact Online" step: approve on the simulated Exact page, then choose the division."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Connect Exact Online").click()
+    expect(page.get_by_role("button", name="Approve")).to_be_visible()
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_label("Division", exact=True).select_option(str(DIVISION))
+    page.get_by_role("button", name="Use this division").click()
+    expect(page.get_by_text("Division saved.")).to_be_visible()
+
+
 def _fill_by_label(page, values: dict) -> dict:
     for label, value in values.items():
         page.get_by_label(label, exact=True).fill(value)
@@ -105,12 +117,7 @@ def installed(service, chromium) -> Installed:
     page.goto(f"{url}/install/?educator=demo-academy")
     page.get_by_label("Eduframe API token").fill("demo-token")
     page.get_by_role("button", name="Check token and install").click()
-    page.get_by_role("button", name="Connect Exact Online").click()
-    expect(page.get_by_role("button", name="Approve")).to_be_visible()
-    page.get_by_role("button", name="Approve").click()
-    page.get_by_label("Division", exact=True).select_option(str(DIVISION))
-    page.get_by_role("button", name="Use this division").click()
-    expect(page.get_by_text("Division saved.")).to_be_visible()
+    connect_exact_and_choose_the_division(page)
 
     page.goto(f"{url}/settings/")
     sync_from = eduframe_today(service) - timedelta(days=SYNC_FROM_DAYS_BACK)

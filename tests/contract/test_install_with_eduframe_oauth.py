@@ -12,7 +12,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.contract.conftest import DIVISION, JOURNAL, LEDGER, eduframe_today, entries_by_ref, new_invoice
+from tests.contract.conftest import (
+    DIVISION,
+    JOURNAL,
+    LEDGER,
+    connect_exact_and_choose_the_division,
+    eduframe_today,
+    entries_by_ref,
+    new_invoice,
+)
 from tests.contract.harness import Service, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.browser]
@@ -65,12 +73,7 @@ def oauth_installed(oauth_service, browser_context) -> dict:
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
     seen["consent url"] = page.url
     page.get_by_role("button", name="Approve").click()
-    page.get_by_role("button", name="Connect Exact Online").click()
-    expect(page.get_by_role("button", name="Approve")).to_be_visible()
-    page.get_by_role("button", name="Approve").click()
-    page.get_by_label("Division", exact=True).select_option(str(DIVISION))
-    page.get_by_role("button", name="Use this division").click()
-    expect(page.get_by_text("Division saved.")).to_be_visible()
+    connect_exact_and_choose_the_division(page)
 
     page.goto(f"{service.url}/settings/")
     values = {
