@@ -83,7 +83,7 @@ def invoices_enqueue_due_retries() -> int:
     """Enqueue every pending invoice whose backoff has passed, and any whose task was lost, across installations."""
     now = timezone.now()
     with transaction.atomic():
-        due = InvoiceRecord.objects.select_for_update().filter(
+        due = InvoiceRecord.objects.select_for_update(of=("self",)).filter(
             Q(next_retry_at__lte=now) | _lost_task(now), state=State.PENDING, installation__is_active=True
         )
         ids = list(due.values_list("pk", flat=True))

@@ -106,7 +106,7 @@ def _process(event: WebhookEvent) -> None:
 def webhook_event_process(*, event_id: int) -> None:
     """Act on a stored webhook once: queue the invoice it names; other events are only marked processed."""
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().select_related("installation").get(pk=event_id)
+        event = WebhookEvent.objects.select_for_update(of=("self",)).select_related("installation").get(pk=event_id)
         # A redelivered task, or an event refused at receipt (wrong tenant, bad body), is not acted on.
         if event.processed_at is not None or event.error:
             return
