@@ -18,6 +18,8 @@ from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_enqueue, invoices_retry_attention
 
 PER_PAGE = 50
+# The invoice page shows this many attempts, newest first; an operator sees all of them in the admin.
+ATTEMPTS_SHOWN = 25
 
 
 def _pretty(value) -> str:
@@ -48,14 +50,17 @@ def log_list(request):
 @require_GET
 @installation_required
 def log_detail(request, record_id: int):
+    """One invoice: its state, the link to its entry in Exact and its latest attempts, newest first."""
     record = invoice_get(installation=request.installation, record_id=record_id)
+    all_attempts = SyncAttempt.objects.filter(invoice=record)
     attempts = [
         (attempt, _pretty(attempt.request_payload), _pretty(attempt.response))
-        for attempt in SyncAttempt.objects.filter(invoice=record)
+        for attempt in all_attempts[:ATTEMPTS_SHOWN]
     ]
     context = {
         "record": record,
         "attempts": attempts,
+        "older_attempts": max(0, all_attempts.count() - ATTEMPTS_SHOWN),
         "exact_url": exact_entry_url(connection=connection_get(installation=request.installation), record=record),
     }
     return render(request, "plugin/log/detail.html", context)

@@ -128,6 +128,16 @@ def test_it_lists_what_was_cut_to_fit_exact_apart_from_the_lines(admin, installa
     assert f"<td>{note}</td>" not in page
 
 
+def test_it_shows_the_latest_attempts_and_counts_the_older_ones(admin, installation, connected):
+    record = InvoiceRecordFactory(installation=installation, number="2026-0005", state="pending")
+    for number in range(27):
+        SyncAttempt.objects.create(invoice=record, trigger="retry", outcome="failed", message=f"try {number}")
+    page = admin.get(f"/settings/log/{record.pk}/").content.decode()
+    assert page.count('class="card attempt"') == 25
+    assert "try 26" in page
+    assert "2 older attempts not shown." in page
+
+
 def test_retry_requeues_one_invoice(admin, installation, connected):
     record = InvoiceRecordFactory(installation=installation, state="needs_attention", error_kind="functional")
     response = admin.post(f"/settings/log/{record.pk}/retry")
