@@ -33,6 +33,8 @@ class Installation(models.Model):
     is_active = models.BooleanField(default=True)
     # Set when Eduframe refuses our token: the administrator must install again.
     eduframe_auth_error = models.TextField(blank=True)
+    # Eduframe answered 429 with a Retry-After: no process calls Eduframe for this tenant before this moment.
+    eduframe_throttled_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
 
 from plugin.models import Installation
 from sync.eduframe import entities as e
@@ -44,6 +48,9 @@ SCOPE_PROBES = (
     ("settings:modify", "/webhooks"),
 )
 _UNSET = object()
+# How long a background task waits in place for Eduframe's Retry-After to pass before it calls again;
+# a longer wait becomes a RetryableError (the task is retried later instead of holding a worker).
+BACKGROUND_THROTTLE_WAIT = 15.0
 
 
 def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
@@ -62,9 +69,20 @@ def scope_for(method: str, path: str) -> str | None:
 class EduframeClient:
     """Talks to Eduframe for one installation; `calls_made` counts the HTTP calls of this instance."""
 
-    def __init__(self, installation: Installation, *, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        installation: Installation,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_throttle_wait: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.installation = installation
         self.calls_made = 0
+        # Eduframe's rate limit is per token: after a 429 every process of this tenant waits out its
+        # Retry-After (stored on the installation); up to `max_throttle_wait` seconds in place, else it refuses.
+        self.max_throttle_wait = max_throttle_wait
+        self._sleep = sleep
         self._transport = transport
         self.http = make_http_client(transport)
         self._cache: dict[tuple[str, int], object] = {}
@@ -301,7 +319,35 @@ class EduframeClient:
             return response
         raise self._error(response, method, urlsplit(str(response.request.url)).path)
 
+    def _wait_out_throttle(self) -> None:
+        """Honour a Retry-After that Eduframe gave any process of this installation: wait, or refuse."""
+        if self.installation.pk is None:
+            return
+        until = (
+            Installation.objects.filter(pk=self.installation.pk)
+            .values_list("eduframe_throttled_until", flat=True)
+            .first()
+        )
+        if until is None:
+            return
+        wait = (until - timezone.now()).total_seconds()
+        if wait <= 0:
+            return
+        if wait > self.max_throttle_wait:
+            raise RetryableError("Eduframe's rate limit is reached.", retry_after=wait)
+        self._sleep(wait)
+
+    def _throttle(self, seconds: float) -> None:
+        """Remember Eduframe's Retry-After for every process of this installation."""
+        if self.installation.pk is None:
+            return
+        until = timezone.now() + timedelta(seconds=seconds)
+        Installation.objects.filter(pk=self.installation.pk).filter(
+            Q(eduframe_throttled_until__isnull=True) | Q(eduframe_throttled_until__lt=until)
+        ).update(eduframe_throttled_until=until)
+
     def _send(self, method: str, url: str, token: str, **kwargs) -> httpx.Response:
+        self._wait_out_throttle()
         self.calls_made += 1
         try:
             return self.http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
@@ -332,7 +378,9 @@ class EduframeClient:
         if status == 404:
             return NotFoundError("Eduframe does not know this record.", status=404)
         if status == 429:
-            return RetryableError("Eduframe's rate limit is reached.", retry_after=_seconds(response))
+            seconds = _seconds(response)
+            self._throttle(seconds)
+            return RetryableError("Eduframe's rate limit is reached.", retry_after=seconds)
         if status >= 500:
             text = f"Eduframe failed ({status})."
             return AmbiguousError(text) if method in WRITES else RetryableError(text)

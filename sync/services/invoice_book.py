@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from plugin.selectors import settings_get
-from sync.eduframe.client import EduframeClient
+from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
 from sync.models import InvoiceRecord, SyncAttempt
@@ -94,7 +94,7 @@ def _close_clients(booking: Booking) -> None:
 
 def _run(booking: Booking) -> None:
     record = booking.record
-    booking.eduframe = EduframeClient(record.installation)
+    booking.eduframe = EduframeClient(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (notes, 2.6).
     if invoice is None or invoice.status == "deleted":

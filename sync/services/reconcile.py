@@ -55,9 +55,9 @@ def installations_ready():
 
 def invoices_listed(*, installation: Installation) -> Iterator:
     """Every non-concept invoice of the installation in Eduframe, page by page; the client is closed after."""
-    from sync.eduframe.client import EduframeClient
+    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 
-    with EduframeClient(installation) as eduframe:
+    with EduframeClient(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe:
         yield from eduframe.iter_invoices(statuses=LISTED_STATUSES)
 
 
