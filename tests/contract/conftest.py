@@ -77,14 +77,14 @@ class Installed:
         return f"{self.service.url}/webhooks/eduframe/{self.installation_id}/{self.webhook_secret}"
 
 
-def connect_exact_and_choose_the_division(page) -> None:
+def connect_exact_and_choose_the_division(page, division: int = DIVISION) -> None:
     """From the "Connect Exact Online" step: approve on the simulated Exact page, then choose the division."""
     from playwright.sync_api import expect
 
     page.get_by_role("button", name="Connect Exact Online").click()
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
     page.get_by_role("button", name="Approve").click()
-    page.get_by_label("Division", exact=True).select_option(str(DIVISION))
+    page.get_by_label("Division", exact=True).select_option(str(division))
     page.get_by_role("button", name="Use this division").click()
     expect(page.get_by_text("Division saved.")).to_be_visible()
 

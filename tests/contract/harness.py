@@ -194,9 +194,10 @@ def private_databases(tmp: Path) -> Databases:
 class Service:
     """Both simulators, the web server and a Celery worker, as separate processes, on free ports."""
 
-    def __init__(self, tmp: Path, extra_env: dict | None = None):
+    def __init__(self, tmp: Path, extra_env: dict | None = None, beat: bool = False):
         self.tmp = tmp
         self.extra_env = dict(extra_env or {})  # more contract variables, e.g. EDUFRAME_CLIENT_ID/SECRET
+        self.beat = beat  # also run `celery -A eduexact_site beat` (the scheduled retry scan and reconciliation)
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.exact_port, self.eduframe_port, self.web_port = free_port(), free_port(), free_port()
@@ -232,9 +233,13 @@ class Service:
         self._spawn("web", [PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.web_port}"])
         worker = [CELERY, "-A", "eduexact_site", "worker", "--pool=solo", "-l", "info"]
         self._spawn("worker", [*worker, "--without-gossip", "--without-mingle", "--without-heartbeat"])
+        if self.beat:
+            self._spawn("beat", [CELERY, "-A", "eduexact_site", "beat", "-l", "info"])
         self._wait_up("sandbox", lambda: answers(f"{self.exact.url}/_sandbox/state") and self._eduframe_up())
         self._wait_up("web", lambda: answers(f"{self.url}/healthz"))
         self._wait_up("worker", lambda: " ready." in self.process("worker").log())
+        if self.beat:
+            self._wait_up("beat", lambda: "beat: Starting" in self.process("beat").log())
         return self
 
     def _eduframe_up(self) -> bool:
