@@ -100,3 +100,29 @@ def age_tokens(connection, seconds: int) -> None:
     connection.tokens_issued_at = issued
     connection.access_expires_at = issued + timedelta(seconds=600)
     connection.save()
+
+
+EDUFRAME_BASE = "https://api.eduframe.test"
+EDUFRAME_INVOICE = {
+    "id": 48213, "reference_id": "7310004821300017", "number": "2025-00157", "order_id": 9921, "status": "open",
+    "expiration_date": "2025-07-15", "opened_at": "2025-06-15", "description": "Invoice 2025-00157",
+    "account_name": "Voorbeeld B.V.", "currency": "EUR", "total_excl": "1305.00", "total_incl": "1579.05",
+    "account_id": 3307, "feature": "PO-4500123", "updated_at": "2025-06-15T09:12:44.120+02:00",
+    "invoice_items": [
+        {"id": 77001, "name": "PM Basis", "units": 2, "unit_price": "595.00", "invoice_vat_id": 3,
+         "catalog_variant_id": 5120},
+    ],
+}  # fmt: skip
+
+
+def eduframe_error(status, message="Forbidden", **headers) -> httpx.Response:
+    """An answer in Eduframe's error shape."""
+    return httpx.Response(status, json={"code": status, "message": message, "errors": {}}, headers=headers)
+
+
+@pytest.fixture
+def installation(db, settings):
+    """An installation with an Eduframe API token, talking to a fake Eduframe host."""
+    settings.EDUFRAME_BASE_URL = EDUFRAME_BASE
+    settings.EDUFRAME_CLIENT_ID, settings.EDUFRAME_CLIENT_SECRET = "ef-client", "ef-secret"
+    return InstallationFactory(eduframe_access_token="api-token")

@@ -14,34 +14,13 @@ from plugin.models import Installation
 from sync.eduframe.client import EduframeClient
 from sync.eduframe.entities import InvoiceItem, Webhook
 from sync.errors import AmbiguousError, AuthError, FunctionalError, RetryableError
-from tests.factories import InstallationFactory
-
-BASE = "https://api.eduframe.test"
-INVOICE = {
-    "id": 48213, "reference_id": "7310004821300017", "number": "2025-00157", "order_id": 9921, "status": "open",
-    "expiration_date": "2025-07-15", "opened_at": "2025-06-15", "description": "Invoice 2025-00157",
-    "account_name": "Voorbeeld B.V.", "currency": "EUR", "total_excl": "1305.00", "total_incl": "1579.05",
-    "account_id": 3307, "feature": "PO-4500123", "updated_at": "2025-06-15T09:12:44.120+02:00",
-    "invoice_items": [
-        {"id": 77001, "name": "PM Basis", "units": 2, "unit_price": "595.00", "invoice_vat_id": 3,
-         "catalog_variant_id": 5120},
-    ],
-}  # fmt: skip
-
-
-@pytest.fixture
-def installation(db, settings):
-    settings.EDUFRAME_BASE_URL = BASE
-    settings.EDUFRAME_CLIENT_ID, settings.EDUFRAME_CLIENT_SECRET = "ef-client", "ef-secret"
-    return InstallationFactory(eduframe_access_token="api-token")
+from tests.sync.clients.conftest import EDUFRAME_BASE as BASE
+from tests.sync.clients.conftest import EDUFRAME_INVOICE as INVOICE
+from tests.sync.clients.conftest import eduframe_error as _error
 
 
 def _client(installation, router) -> EduframeClient:
     return EduframeClient(installation, transport=router.transport)
-
-
-def _error(status, message="Forbidden", **headers):
-    return httpx.Response(status, json={"code": status, "message": message, "errors": {}}, headers=headers)
 
 
 def test_it_parses_an_invoice_with_its_items(installation, router):

@@ -8,7 +8,8 @@ import pytest
 
 from sync.eduframe.client import EduframeClient
 from sync.errors import RetryableError
-from tests.sync.clients.test_eduframe_client import INVOICE, _error, installation  # noqa: F401
+from tests.sync.clients.conftest import EDUFRAME_INVOICE as INVOICE
+from tests.sync.clients.conftest import eduframe_error as _error
 
 
 @pytest.fixture
