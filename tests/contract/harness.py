@@ -163,16 +163,26 @@ def _postgres_database(outer_url: str) -> tuple[str, callable]:
     return urlunsplit(parts._replace(path=f"/{name}")), drop
 
 
-def _redis_broker(outer_url: str) -> str:
-    """The outer Redis with a database number nobody uses (empty), counting down from 15."""
+CLAIM_KEY = "eduexact-contract-suite:claim"
+
+
+def _redis_broker(outer_url: str):
+    """A Redis database of its own on the outer Redis (numbers 15 down to 8 are the contract suite's).
+
+    A database is claimed with SET NX (a live run elsewhere keeps its claim), emptied of what an earlier,
+    interrupted run left behind, and emptied again when the service stops.
+    """
     import redis
 
     parts = urlsplit(outer_url)
     for number in range(15, 7, -1):
         url = urlunsplit(parts._replace(path=f"/{number}"))
-        if redis.Redis.from_url(url).dbsize() == 0:
-            return url
-    raise RuntimeError("No empty Redis database between 8 and 15 for the contract suite.")
+        client = redis.Redis.from_url(url)
+        if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=3600):
+            client.flushdb()
+            client.set(CLAIM_KEY, os.getpid(), ex=3600)
+            return url, client.flushdb
+    raise RuntimeError("Every Redis database from 8 to 15 is claimed by a running contract suite.")
 
 
 def private_databases(tmp: Path) -> Databases:
@@ -185,7 +195,8 @@ def private_databases(tmp: Path) -> Databases:
     else:
         db_url = f"sqlite:///{tmp / 'eduexact.sqlite3'}"
     if outer_broker.startswith("redis://"):
-        broker_url = _redis_broker(outer_broker)
+        broker_url, flush = _redis_broker(outer_broker)
+        drops.append(flush)
     else:
         broker_url = f"filesystem://{tmp / 'queue'}"
     return Databases(db_url, broker_url, drops)
