@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.contract.harness import Service, wait_for
+from tests.contract.harness import Service, did_fail, running_service, wait_for
 
 # Playwright's sync API runs an event loop in this thread; pytest-django's fixtures still call Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -36,17 +36,10 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def service(tmp_path_factory):
     """The service as an outsider starts it: simulators, `migrate`, runserver and a worker, contract env only."""
-    running = Service(tmp_path_factory.mktemp("contract"))
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs())
-        running.stop()
-        raise
-    _STASH["service"] = running
-    yield running
-    _STASH.pop("service", None)
-    running.stop()
+    with running_service(tmp_path_factory.mktemp("contract")) as running:
+        _STASH["service"] = running
+        yield running
+        _STASH.pop("service", None)
 
 
 _STASH: dict = {}  # the running service, once a test started it, for the failure logs
@@ -56,8 +49,7 @@ _STASH: dict = {}  # the running service, once a test started it, for the failur
 def _logs_on_failure(request):
     """When a contract test fails, show what the service's processes said."""
     yield
-    reports = (getattr(request.node, f"report_{when}", None) for when in ("setup", "call"))
-    if any(report is not None and report.failed for report in reports) and "service" in _STASH:
+    if did_fail(request) and "service" in _STASH:
         print(_STASH["service"].logs())
 
 

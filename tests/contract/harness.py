@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -291,3 +292,25 @@ class Service:
             process.stop()
         if self.databases is not None:
             self.databases.drop()
+
+
+@contextmanager
+def running_service(tmp: Path, **options):
+    """Start a Service (printing its logs when it cannot start) and stop it afterwards."""
+    running = Service(tmp, **options)
+    try:
+        running.start()
+    except BaseException:
+        print(running.logs())
+        running.stop()
+        raise
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def did_fail(request) -> bool:
+    """Tell, in an autouse fixture's teardown, whether the test's setup or call failed."""
+    reports = (getattr(request.node, f"report_{when}", None) for when in ("setup", "call"))
+    return any(report is not None and report.failed for report in reports)

@@ -31,7 +31,7 @@ from tests.contract.conftest import (
     exact_quiet,
     webhooks_delivered,
 )
-from tests.contract.harness import Service, wait_for
+from tests.contract.harness import Service, did_fail, running_service, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.browser]
 
@@ -42,26 +42,15 @@ SETTLE_TIMEOUT = 150.0
 
 @pytest.fixture(scope="module")
 def hostile_service(tmp_path_factory):
-    running = Service(
-        tmp_path_factory.mktemp("contract-hostile"),
-        extra_env={"RETRY_SCAN_EVERY_SECONDS": str(SCAN_SECONDS), "RECONCILE_EVERY_SECONDS": str(SCAN_SECONDS)},
-        beat=True,
-    )
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs())
-        running.stop()
-        raise
-    yield running
-    running.stop()
+    extra_env = {"RETRY_SCAN_EVERY_SECONDS": str(SCAN_SECONDS), "RECONCILE_EVERY_SECONDS": str(SCAN_SECONDS)}
+    with running_service(tmp_path_factory.mktemp("contract-hostile"), extra_env=extra_env, beat=True) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _hostile_logs_on_failure(request):
     yield
-    reports = (getattr(request.node, f"report_{when}", None) for when in ("setup", "call"))
-    if any(report is not None and report.failed for report in reports) and "hostile_service" in request.fixturenames:
+    if did_fail(request) and "hostile_service" in request.fixturenames:
         print(request.getfixturevalue("hostile_service").logs(tail=300))
 
 

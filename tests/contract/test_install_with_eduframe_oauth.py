@@ -21,7 +21,7 @@ from tests.contract.conftest import (
     entries_by_ref,
     new_invoice,
 )
-from tests.contract.harness import Service, wait_for
+from tests.contract.harness import Service, did_fail, running_service, wait_for
 
 pytestmark = [pytest.mark.contract, pytest.mark.browser]
 
@@ -31,25 +31,15 @@ ACCESS_TOKEN_SECONDS = 7200  # the lifetime of the simulator's OAuth access toke
 
 @pytest.fixture(scope="module")
 def oauth_service(tmp_path_factory):
-    running = Service(
-        tmp_path_factory.mktemp("contract-oauth"),
-        extra_env={"EDUFRAME_CLIENT_ID": CLIENT_ID, "EDUFRAME_CLIENT_SECRET": CLIENT_SECRET},
-    )
-    try:
-        running.start()
-    except BaseException:
-        print(running.logs())
-        running.stop()
-        raise
-    yield running
-    running.stop()
+    extra_env = {"EDUFRAME_CLIENT_ID": CLIENT_ID, "EDUFRAME_CLIENT_SECRET": CLIENT_SECRET}
+    with running_service(tmp_path_factory.mktemp("contract-oauth"), extra_env=extra_env) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
 def _oauth_logs_on_failure(request):
     yield
-    reports = (getattr(request.node, f"report_{when}", None) for when in ("setup", "call"))
-    if any(report is not None and report.failed for report in reports) and "oauth_service" in request.fixturenames:
+    if did_fail(request) and "oauth_service" in request.fixturenames:
         print(request.getfixturevalue("oauth_service").logs())
 
 
