@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from plugin.selectors import percent_value
 from sync.exact.regions import EXACT_HOSTS
+from sync.services.plan_vat import eduframe_percentage, exact_percentage
 
 REGION_NAMES = {
     "nl": "Netherlands",
@@ -78,11 +78,11 @@ class VatMappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         initial_codes = initial_codes or {}
         choices = [("", "— not mapped —")] + [
-            (code.code, f"{code.code} – {code.description} ({percent_value(code.percentage):g}%)") for code in vat_codes
+            (code.code, f"{code.code} – {code.description} ({exact_percentage(code):f}%)") for code in vat_codes
         ]
         for rate in rates:
             self.fields[self.field_name(rate.id)] = forms.ChoiceField(
-                label=f"{rate.name} ({percent_value(rate.percentage):g}%)",
+                label=f"{rate.name} ({eduframe_percentage(rate):f}%)",
                 choices=choices,
                 required=False,
                 initial=initial_codes.get(rate.id, ""),

@@ -98,18 +98,14 @@ def vat_mappings_get(*, installation: Installation) -> dict[int, str]:
 
 def vat_suggestions(*, rates, vat_codes) -> dict[int, str]:
     """Suggest, per Eduframe VAT rate, the one Exact sales VAT code with the same percentage (if unique)."""
+    from sync.services.plan_vat import codes_with_percentage
+
     suggestions = {}
     for rate in rates:
-        same = [code.code for code in vat_codes if percent_value(code.percentage) == percent_value(rate.percentage)]
+        same = codes_with_percentage(rate, vat_codes)
         if len(same) == 1:
-            suggestions[rate.id] = same[0]
+            suggestions[rate.id] = same[0].code
     return suggestions
-
-
-def percent_value(value) -> float:
-    """Percentages as Eduframe (21.0) or Exact (0.21) write them, both as 21.0."""
-    number = float(value)
-    return round(number * 100 if 0 < number < 1 else number, 3)
 
 
 def _codes(installation: Installation, course_id: int | None, edition_id: int | None) -> EffectiveCodes:

@@ -33,14 +33,25 @@ def exact_percentage(vat_code) -> Decimal:
     return (Decimal(str(vat_code.percentage)) * HUNDRED).normalize()
 
 
+def eduframe_percentage(rate) -> Decimal:
+    """Return an Eduframe VAT rate's percentage as written there (21.0 -> 21)."""
+    return Decimal(str(rate.percentage)).normalize()
+
+
+def codes_with_percentage(rate, vat_codes) -> list:
+    """The Exact VAT codes whose percentage equals the Eduframe rate's: the one matcher for settings and booking."""
+    percentage = eduframe_percentage(rate)
+    return [code for code in vat_codes if exact_percentage(code) == percentage]
+
+
 def vat_choose(*, vat_id: int | None, rate, mappings: dict[int, str], sales_vat_codes, division) -> VatChoice:
     """Pick the installation's mapping for the rate, else the single sales code with the same percentage."""
     mapped = mappings.get(vat_id) if vat_id is not None else None
     if mapped:
         return VatChoice(code=mapped, rule="VAT mapping")
     name = rate.name if rate is not None else f"#{vat_id}"
-    percentage = Decimal(str(rate.percentage)).normalize() if rate is not None else None
-    same = [c for c in sales_vat_codes if percentage is not None and exact_percentage(c) == percentage]
+    percentage = eduframe_percentage(rate) if rate is not None else None
+    same = codes_with_percentage(rate, sales_vat_codes) if rate is not None else []
     if len(same) == 1:
         return VatChoice(code=same[0].code, rule="percentage match")
     how_many = "several" if same else "no"
