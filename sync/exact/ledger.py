@@ -63,3 +63,35 @@ class LedgerLine:
             modified=parse_exact_moment(row.get("Modified")),
             journal_code=_str(row, "JournalCode").strip(),
         )
+
+
+ENTRY_TOTAL_FIELDS = "EntryID,EntryNumber,YourRef,Customer,EntryDate,AmountFC,VATAmountFC,Status,Modified,Journal"
+
+
+@dataclass(frozen=True)
+class EntryTotals:
+    """One sales entry's header totals from the CRUD endpoint (the fallback when bulk is not served)."""
+
+    entry_id: UUID
+    entry_number: int
+    your_ref: str
+    account: UUID | None
+    entry_date: date | None
+    incl: Decimal
+    vat: Decimal
+    status: int
+    modified: datetime | None
+
+    @classmethod
+    def from_api(cls, row: dict) -> EntryTotals:
+        return cls(
+            entry_id=_uuid(row, "EntryID"),
+            entry_number=_int(row, "EntryNumber"),
+            your_ref=_str(row, "YourRef").strip(),
+            account=_opt_uuid(row, "Customer"),
+            entry_date=parse_exact_date(row.get("EntryDate")),
+            incl=_decimal(row, "AmountFC"),
+            vat=_decimal(row, "VATAmountFC"),
+            status=_int(row, "Status"),
+            modified=parse_exact_moment(row.get("Modified")),
+        )

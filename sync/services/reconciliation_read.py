@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from uuid import UUID
 
+from sync.errors import NotFoundError
 from sync.services.reconciliation_compare import ExactEntry, InvoiceFacts, entries_from_lines
 
 LISTED_STATUSES = ["open", "paid", "expired"]  # everything but concepts
@@ -56,10 +57,23 @@ def year_filter(journal: str, year: int) -> str:
 def entries_read(exact, division: int, journal: str, year: int, tick: Tick) -> list[ExactEntry]:
     """The journal's sales entries dated in the year, from their total and VAT ledger lines."""
     lines = []
-    for page in exact.ledger_line_pages(division, odata_filter=year_filter(journal, year)):
-        lines.extend(page)
-        tick()
+    try:
+        for page in exact.ledger_line_pages(division, odata_filter=year_filter(journal, year)):
+            lines.extend(page)
+            tick()
+    except NotFoundError:
+        # An Exact (or a double of it) that does not serve the bulk endpoint: the CRUD one, 60 a call.
+        start, end = date(year, 1, 1), date(year + 1, 1, 1)
+        crud = (f"Journal eq {_quote(journal)} and EntryDate ge datetime'{start:%Y-%m-%d}' "
+                f"and EntryDate lt datetime'{end:%Y-%m-%d}'")  # fmt: skip
+        return _from_totals(exact.sales_entry_totals(division, odata_filter=crud), tick)
     return entries_from_lines(lines)
+
+
+def _from_totals(rows, tick: Tick) -> list[ExactEntry]:
+    tick()
+    return [ExactEntry(r.entry_id, r.entry_number, r.your_ref, r.account, r.entry_date, r.incl, r.vat, r.status,
+                       r.modified) for r in rows]  # fmt: skip
 
 
 def entries_by_id(exact, division: int, entry_ids: Iterable[UUID], tick: Tick) -> dict[UUID, ExactEntry]:
@@ -68,9 +82,16 @@ def entries_by_id(exact, division: int, entry_ids: Iterable[UUID], tick: Tick) -
     found: dict[UUID, ExactEntry] = {}
     for start in range(0, len(wanted), LOOKUP_BATCH):
         ids = " or ".join(f"EntryID eq guid'{entry_id}'" for entry_id in wanted[start : start + LOOKUP_BATCH])
-        lines = []
+        found |= {entry.entry_id: entry for entry in _by_ids(exact, division, ids, tick)}
+    return found
+
+
+def _by_ids(exact, division: int, ids: str, tick: Tick) -> list[ExactEntry]:
+    lines = []
+    try:
         for page in exact.ledger_line_pages(division, odata_filter=f"({ids}) and {TOTAL_AND_VAT}"):
             lines.extend(page)
             tick()
-        found |= {entry.entry_id: entry for entry in entries_from_lines(lines)}
-    return found
+    except NotFoundError:
+        return _from_totals(exact.sales_entry_totals(division, odata_filter=ids), tick)
+    return entries_from_lines(lines)

@@ -163,3 +163,18 @@ def test_book_again_queues_exactly_the_repairable_invoices_and_repairs_them(worl
     again, _, _ = report_make(installation=world.installation, year=today.year, month=today.month)
     assert [(d.number, d.kind) for d in again.differences] == [(processed.number, "processed_in_exact")]
     assert again.eduframe.incl == again.exact.incl
+
+
+def test_without_the_bulk_endpoint_the_report_falls_back_to_sales_entries(world, monkeypatch):
+    from sandbox.exact import app as exact_app
+
+    monkeypatch.delitem(exact_app.RESOURCES, "bulk/Financial/TransactionLines")
+    _, kept = _booked(world, "100.00")
+    _, lost = _booked(world, "250.00")
+    with _accountant(world) as exact_ui:
+        assert exact_ui.delete(f"salesentry/SalesEntries(guid'{lost.exact_entry_id}')").status_code == 204
+    lines = _report(world)
+    assert lines[0].startswith(f"{lost.number}  booked by EduExact, entry deleted in Exact")
+    assert lines[-1].startswith("Exact  1 entries  excl. VAT 100.00  VAT 21.00  incl. VAT 121.00")
+    endpoints = {request["endpoint"] for request in world.exact_requests()[-4:]}
+    assert "salesentry/SalesEntries" in endpoints
