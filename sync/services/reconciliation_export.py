@@ -60,7 +60,8 @@ def _difference_line(d: Difference) -> str:
     return "  ".join(parts)
 
 
-def _totals_line(side: str, totals: Totals, noun: str, where: str = "") -> str:
+def _totals_line(side: str, totals: Totals, nouns: tuple[str, str], where: str = "") -> str:
+    noun = nouns[0] if totals.count == 1 else nouns[1]
     line = f"{side}  {totals.count} {noun}  excl. VAT {totals.excl:.2f}  VAT {totals.vat:.2f}  incl. VAT {totals.incl:.2f}"
     return f"{line}  {where}" if where else line
 
@@ -68,9 +69,9 @@ def _totals_line(side: str, totals: Totals, noun: str, where: str = "") -> str:
 def report_lines(report: Report) -> list[str]:
     """Plain text: the differences, then Eduframe's totals, then Exact's."""
     lines = [_difference_line(d) for d in report.differences]
-    lines.append(_totals_line("Eduframe", report.eduframe, "invoices"))
+    lines.append(_totals_line("Eduframe", report.eduframe, ("invoice", "invoices")))
     where = f"(journal {report.journal}, division {report.division})"
-    lines.append(_totals_line("Exact", report.exact, "entries", where))
+    lines.append(_totals_line("Exact", report.exact, ("entry", "entries"), where))
     return lines
 
 

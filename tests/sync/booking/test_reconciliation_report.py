@@ -175,6 +175,6 @@ def test_without_the_bulk_endpoint_the_report_falls_back_to_sales_entries(world,
         assert exact_ui.delete(f"salesentry/SalesEntries(guid'{lost.exact_entry_id}')").status_code == 204
     lines = _report(world)
     assert lines[0].startswith(f"{lost.number}  booked by EduExact, entry deleted in Exact")
-    assert lines[-1].startswith("Exact  1 entries  excl. VAT 100.00  VAT 21.00  incl. VAT 121.00")
+    assert lines[-1].startswith("Exact  1 entry  excl. VAT 100.00  VAT 21.00  incl. VAT 121.00")
     endpoints = {request["endpoint"] for request in world.exact_requests()[-4:]}
     assert "salesentry/SalesEntries" in endpoints
