@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from plugin.decorators import installation_required
 from plugin.reconciliation_chart import chart_build
+from plugin.selectors import connection_get
 from sync.models import InvoiceRecord
 from sync.reconciliation_models import ReconciliationRun
 from sync.services.reconciliation import reconciliation_book_again, reconciliation_estimate, reconciliation_request
@@ -70,6 +71,7 @@ def reconciliation_page(request):
         "period": f"{year}-{month:02d}",
         "period_date": date(year, month, 1),
         "estimate": reconciliation_estimate(installation=request.installation, year=year),
+        "connection": connection_get(installation=request.installation),
         "run": run,
     }
     if run is not None and run.status == Status.DONE and run.result:

@@ -13,7 +13,7 @@ from sync.models import InvoiceRecord
 from sync.reconciliation_models import ReconciliationRun
 from sync.services.reconciliation_compare import Difference, MonthTotal, Report, Totals
 from sync.services.reconciliation_export import report_to_json
-from tests.factories import InstallationFactory, InvoiceRecordFactory
+from tests.factories import ExactConnectionFactory, InstallationFactory, InvoiceRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +36,14 @@ def test_the_page_needs_the_session_of_an_installation(client):
 def test_the_page_shows_the_expected_calls_before_anything_runs(admin, installation):
     for status in ("open", "paid"):
         InvoiceRecordFactory(installation=installation, eduframe_status=status)
+    ExactConnectionFactory(installation=installation, daily_remaining=4321)
     response = admin.get("/settings/reconciliation/?period=2026-03")
     assert response.status_code == 200
     text = response.content.decode()
     assert 'value="2026-03"' in text
     assert "about <strong>3</strong> calls to Eduframe" in text  # one page per listed status
     assert "<strong>1</strong> call to Exact Online" in text
+    assert "Exact Online allows 4321 more calls today" in text
     assert not ReconciliationRun.objects.exists()
 
 
