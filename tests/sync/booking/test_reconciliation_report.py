@@ -178,3 +178,24 @@ def test_without_the_bulk_endpoint_the_report_falls_back_to_sales_entries(world,
     assert lines[-1].startswith("Exact  1 entry  excl. VAT 100.00  VAT 21.00  incl. VAT 121.00")
     endpoints = {request["endpoint"] for request in world.exact_requests()[-4:]}
     assert "salesentry/SalesEntries" in endpoints
+
+
+def test_the_report_takes_its_calls_from_the_divisions_budget_and_stops_when_it_is_spent(
+    world, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from plugin.models import ExactConnection
+
+    _booked(world, "100.00")
+    tomorrow = timezone.now() + timedelta(hours=12)
+    ExactConnection.objects.filter(installation=world.installation).update(daily_remaining=0, daily_reset_at=tomorrow)
+    before = len(world.exact_requests())
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks():
+        run = reconciliation_request(installation=world.installation, year=today.year, month=today.month)
+    reconciliation_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == ReconciliationRun.Status.FAILED
+    assert "daily call limit" in run.error
+    assert len(world.exact_requests()) == before  # refused before calling Exact
