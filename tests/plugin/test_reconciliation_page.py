@@ -125,3 +125,11 @@ def test_the_navigation_links_the_page(admin):
 def test_an_anonymous_client_cannot_start_a_run():
     assert Client().post("/settings/reconciliation/run", {"period": "2026-03"}).status_code == 403
     assert not ReconciliationRun.objects.exists()
+
+
+def test_a_failed_run_says_why(admin, installation):
+    ReconciliationRun.objects.create(installation=installation, year=2026, month=3, status="failed",
+                                     error="Exact Online's daily call limit for this division is used up.")  # fmt: skip
+    text = admin.get("/settings/reconciliation/?period=2026-03").content.decode()
+    assert "could not be made" in text
+    assert "daily call limit for this division is used up" in text
