@@ -6,7 +6,7 @@ The report and the booking run in-process, as the worker would run them; a real 
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -40,8 +40,20 @@ def world(exact_sandbox, eduframe_sandbox) -> World:
         tokens_issued_at=timezone.now(),
     )
     GlobalSettingsFactory(installation=installation, division=DIVISION, journal_code="70", ledger_code="8000",
-                          sync_from=timezone.localdate() - timedelta(days=60))  # fmt: skip
+                          sync_from=date(timezone.localdate().year, 1, 1))  # fmt: skip
+    exact_sandbox.state.rate_limits_enabled = False  # a year of bookings in a few seconds; limits are tested elsewhere
     return World(exact_sandbox, eduframe_sandbox, installation)
+
+
+def _earlier_months(world: World) -> None:
+    """Some booked invoices in the months before this one, so the chart of the year has something to show."""
+    today = timezone.localdate()
+    for month in range(max(1, today.month - 6), today.month):
+        when = datetime(today.year, month, 12, 10, tzinfo=world.eduframe.clock.tz)
+        for price in ("150.00", f"{90 + 40 * month}.00"):
+            with world.eduframe.clock.frozen_at(when):
+                invoice = world.invoice([world.item("Cursus", price)])
+            world.sync(invoice)
 
 
 def _delete_in_exact(world: World, entry_id) -> None:
@@ -68,6 +80,7 @@ def test_the_report_finds_a_deleted_entry_and_book_again_repairs_it(page, live_s
                 for price, name in zip(("100.00", "250.00", "80.00"), names, strict=True)]  # fmt: skip
     for invoice in invoices:
         world.sync(invoice)
+    _earlier_months(world)
     lost = world.record(invoices[1])
     lost.refresh_from_db()
     _delete_in_exact(world, lost.exact_entry_id)
