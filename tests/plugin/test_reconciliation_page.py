@@ -133,3 +133,10 @@ def test_a_failed_run_says_why(admin, installation):
     text = admin.get("/settings/reconciliation/?period=2026-03").content.decode()
     assert "could not be made" in text
     assert "daily call limit for this division is used up" in text
+
+
+def test_operators_see_the_runs_in_the_admin(admin_client, installation):
+    _done_run(installation)
+    response = admin_client.get("/admin/sync/reconciliationrun/")
+    assert response.status_code == 200
+    assert "2026-03" in response.content.decode()
