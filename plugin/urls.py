@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from plugin.views import courses, exact, install, log, settings
+from plugin.views import courses, exact, install, log, reconciliation, settings
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="settings", permanent=False)),
@@ -22,4 +22,11 @@ urlpatterns = [
     path("settings/log/preview/<int:invoice_id>/", log.log_preview, name="log-preview"),
     path("settings/log/<int:record_id>/", log.log_detail, name="log-detail"),
     path("settings/log/<int:record_id>/retry", log.log_retry, name="log-retry"),
+    path("settings/reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
+    path("settings/reconciliation/run", reconciliation.reconciliation_start, name="reconciliation-run"),
+    path("settings/reconciliation/<int:run_id>/progress", reconciliation.reconciliation_progress,
+         name="reconciliation-progress"),  # fmt: skip
+    path("settings/reconciliation/<int:run_id>/csv", reconciliation.reconciliation_csv, name="reconciliation-csv"),
+    path("settings/reconciliation/<int:run_id>/book-again", reconciliation.reconciliation_book_again_view,
+         name="reconciliation-book-again"),  # fmt: skip
 ]

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.utils.text import Truncator
 
 from sync.models import AccountLink, ExactLookupCache, InvoiceRecord, SyncAttempt, WebhookEvent
+from sync.reconciliation_models import ReconciliationRun
 
 
 class ReadOnlyMixin:
@@ -94,3 +95,13 @@ class ExactLookupCacheAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting a cached lookup is how an operator forces a fresh read from Exact.
         return super(ReadOnlyMixin, self).has_delete_permission(request, obj)
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The reconciliation reports administrators ran: their calls, status and error (the result is on the page)."""
+
+    list_display = ["created_at", "installation", "period", "status", "eduframe_calls", "exact_calls", "error"]
+    list_filter = ["status", "installation"]
+    list_select_related = ["installation"]
+    raw_id_fields = ["installation"]

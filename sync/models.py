@@ -163,3 +163,6 @@ class ExactLookupCache(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of division {self.division}"
+
+
+from sync.reconciliation_models import ReconciliationRun  # noqa: E402,F401  (its own module, one job)

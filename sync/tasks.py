@@ -112,3 +112,11 @@ def prune_sync_history() -> dict:
     from sync.services.history_prune import history_prune
 
     return history_prune()
+
+
+@shared_task(**_LIMITS)
+def reconciliation_run_task(run_id: int) -> None:
+    """Read both sides and compare them for one reconciliation report."""
+    from sync.services.reconciliation import reconciliation_run_execute
+
+    reconciliation_run_execute(run_id=run_id)

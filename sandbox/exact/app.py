@@ -8,6 +8,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import control, oauth
 from .accounts import Accounts
+from .bulk_sync import BULK_SYNC_RESOURCES, check_select_required
 from .documents import DocumentAttachments, Documents
 from .errors import ApiError, BadRequest, BusinessError, error_body
 from .faults import AFTER, DropConnection, drop_connection
@@ -24,9 +25,10 @@ RESOURCES = {
     cls.path: cls()
     for cls in (Accounts, SalesEntries, SalesEntryLines, Documents, DocumentAttachments, GLAccounts, Journals)
     + (Costcenters, Costunits, VATCodes, Divisions)
+    + BULK_SYNC_RESOURCES
 }
 API_PATH = re.compile(
-    r"^/api/v1/(?P<division>\d+)/(?P<endpoint>[A-Za-z]+/[A-Za-z]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<nav>[A-Za-z]+))?/?$"
+    r"^/api/v1/(?P<division>\d+)/(?P<endpoint>[A-Za-z]+/[A-Za-z]+(?:/[A-Za-z]+)?)(?:\((?P<key>[^)]*)\))?(?:/(?P<nav>[A-Za-z]+))?/?$"
 )
 MAX_URL = 6000  # [C S3]
 
@@ -152,7 +154,13 @@ class ExactApp:
             return _fault_response(kind, environ)
         ctx = Ctx(state, division, request, request.host_url.rstrip("/"), state.clock.now())
         ctx.user_id, ctx.client_id = token.user_id, token.client_id
-        response = handle(resource, ctx, request.method, match["key"], match["nav"])
+        if request.method == "GET" and match["key"] is None:
+            check_select_required(state, match["endpoint"], request.args)
+        serve = getattr(resource, "serve", None)  # the bulk and sync endpoints page by 1,000
+        if serve is not None:
+            response = serve(ctx, request.method, match["key"])
+        else:
+            response = handle(resource, ctx, request.method, match["key"], match["nav"])
         if kind == "commit_then_drop":
             drop_connection(environ)
         if kind == "commit_then_500":

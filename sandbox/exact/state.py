@@ -50,6 +50,7 @@ class ExactState:
         self.pad_vat_codes = False
         self.filter_case_insensitive = True
         self.max_post_bytes = 10 * 1024 * 1024  # [C S1]
+        self.select_required: list[str] = []  # CRUD endpoints that insist on $select or $top=1 [K S6]
 
     # -- switches that live on sub-objects -------------------------------------------------------
     @property

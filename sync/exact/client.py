@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
 from sync.exact.budget import budget_claim, minutely_wait
 from sync.exact.http import RateLimits, error_for, exact_json, make_http_client, transport_error_for
+from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
 from sync.exact.regions import exact_base_url
 from sync.exact.tokens import access_token_for, connection_refused, token_is_brand_new
 
@@ -200,6 +202,27 @@ class ExactClient:
         """Delete a sales entry line (deleting the last line deletes the entry)."""
         # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntryLines
         self._request("DELETE", self._path(division, f"salesentry/SalesEntryLines({_guid(line_id)})"))
+
+    # --- the general ledger (bulk) -------------------------------------------------------------
+
+    def ledger_line_pages(self, division: int, *, odata_filter: str) -> Iterator[list[LedgerLine]]:
+        """Yield the sales entries' ledger lines matching the filter, one page (up to 1,000 lines) at a time."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=BulkFinancialTransactionLines
+        url, params = self._path(division, "bulk/Financial/TransactionLines"), {"$select": LEDGER_FIELDS}
+        params["$filter"] = odata_filter
+        while url:
+            data = self._data(self._request("GET", url, params=params))
+            rows = data if isinstance(data, list) else data.get("results", [])
+            yield [LedgerLine.from_api(row) for row in rows]
+            next_url = None if isinstance(data, list) else data.get("__next")
+            url, params = (self._relative(next_url), None) if next_url else (None, None)
+
+    def sales_entry_totals(self, division: int, *, odata_filter: str) -> list[EntryTotals]:
+        """Return the sales entries' header totals matching the filter (CRUD endpoint, 60 a page)."""
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SalesEntrySalesEntries
+        params = {"$filter": odata_filter, "$select": ENTRY_TOTAL_FIELDS}
+        rows = self._rows(self._path(division, "salesentry/SalesEntries"), params)
+        return [EntryTotals.from_api(row) for row in rows]
 
     # --- documents ----------------------------------------------------------------------------
 
