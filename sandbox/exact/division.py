@@ -104,6 +104,7 @@ def build_lookups(division: Division, journals, gl_accounts, cost_centers, cost_
         _add(division.cost_centers, division, {"Active": True, **row})
     for row in cost_units or DEFAULT_COST_UNITS:
         _add(division.cost_units, division, dict(row))
+    repad_vat_codes(division, pad_vat)
 
 
 def _add(store: dict, division: Division, row: dict) -> None:
@@ -128,5 +129,19 @@ def _gl_account(row: dict) -> dict:
 
 def _vat_code(row: dict, pad: bool) -> dict:
     out = {"IsBlocked": False, "Type": "E", "VATTransactionType": "S", **row}
-    out["Code"] = str(out["Code"]).ljust(3) if pad else str(out["Code"]).strip()
+    out["Code"] = vat_code_text(out["Code"], pad)
     return out
+
+
+def vat_code_text(code, pad: bool) -> str:
+    """A VAT code as stored: right-padded to 3 characters ('2  ') or trimmed ('2')."""
+    return str(code).strip().ljust(3) if pad else str(code).strip()
+
+
+def repad_vat_codes(division: Division, pad: bool) -> None:
+    """Store every VAT code of the division (and the GL accounts' default codes) padded or trimmed."""
+    for row in division.vat_codes.values():
+        row["Code"] = vat_code_text(row["Code"], pad)
+    for row in division.gl_accounts.values():
+        if str(row.get("VATCode") or "").strip():
+            row["VATCode"] = vat_code_text(row["VATCode"], pad)

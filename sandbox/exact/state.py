@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 
 from . import admin
 from .clock import SandboxClock
-from .division import Division, build_lookups
+from .division import Division, build_lookups, repad_vat_codes
 from .faults import FaultRegistry
 from .identity import Client, User
 from .odata import new_guid
@@ -47,11 +48,24 @@ class ExactState:
         self.date_offset_mode = "shift"  # see odata.parse_date_input
         self.honour_posted_type = False  # Type is read-only per the metadata [C S5]
         self.duplicate_entry_number = "refuse"  # or "replace": ossobv's "silently ignored" [K S7]
-        self.pad_vat_codes = False
+        # Clients use VAT codes as 3-character strings ('2  ' in ossobv [K S7]): stored padded by default;
+        # SANDBOX_EXACT_PAD_VAT_CODES=0 (or the config switch) stores them unpadded.
+        self.pad_vat_codes = os.environ.get("SANDBOX_EXACT_PAD_VAT_CODES", "1") not in ("0", "false", "no")
         self.filter_case_insensitive = True
         self.max_post_bytes = 10 * 1024 * 1024  # [C S1]
 
     # -- switches that live on sub-objects -------------------------------------------------------
+    @property
+    def pad_vat_codes(self) -> bool:
+        return self._pad_vat_codes
+
+    @pad_vat_codes.setter
+    def pad_vat_codes(self, value: bool) -> None:
+        """Switching re-stores the codes of every seeded division, so the switch works after seeding too."""
+        self._pad_vat_codes = bool(value)
+        for division in getattr(self, "divisions", {}).values():
+            repad_vat_codes(division, self._pad_vat_codes)
+
     @property
     def rate_limits_enabled(self) -> bool:
         return self.limits.enabled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .helpers import DIVISION, api_headers, create_customer, create_entry, error_text
+from .helpers import DIVISION, api_headers, create_customer, create_entry, entry_body, error_text, gl_id, line
 
 
 def test_a_collection_pages_by_60_with_a_next_link_that_keeps_select_and_filter(api, state):
@@ -126,11 +126,28 @@ def test_lookups_list_seeded_journals_gl_accounts_cost_centers_cost_units_and_va
     assert {row["Percentage"] for row in vat} >= {0.21, 0.09, 0.0}
 
 
-def test_vat_codes_can_be_stored_padded_to_three_characters(api, state, server):
-    state.pad_vat_codes = True
-    state.seed_division(7654321, "Padded B.V.")
-    response = api.get(f"{server.url}/api/v1/7654321/vat/VATCodes", params={"$filter": "Code eq '2  '"})
-    assert response.json()["d"]["results"][0]["Code"] == "2  "
+def test_vat_codes_are_stored_padded_to_three_characters_by_default(api):
+    padded = api.get("vat/VATCodes", params={"$filter": "Code eq '2  '"}).json()["d"]["results"]
+    assert [row["Code"] for row in padded] == ["2  "]
+    assert api.get("vat/VATCodes", params={"$filter": "Code eq '2'"}).json()["d"]["results"] == []
+    gl = api.get("financial/GLAccounts", params={"$filter": "Code eq '8000'"}).json()["d"]["results"]
+    assert gl[0]["VATCode"] == "2  "
+
+
+def test_the_unpadded_switch_stores_vat_codes_trimmed_also_in_divisions_seeded_before(api, state, http):
+    assert http.post("/_sandbox/config", json={"pad_vat_codes": False}).status_code == 201
+    plain = api.get("vat/VATCodes", params={"$filter": "Code eq '2'"}).json()["d"]["results"]
+    assert [row["Code"] for row in plain] == ["2"]
+    assert api.get("vat/VATCodes", params={"$filter": "Code eq '2  '"}).json()["d"]["results"] == []
+
+
+def test_a_sales_line_finds_its_vat_code_padded_or_not(api, state):
+    customer = create_customer(api)
+    for code in ("2", "2  "):
+        body = entry_body(customer["ID"], line(gl_id(state, "8000"), 100, VATCode=code))
+        response = api.post("salesentry/SalesEntries", json=body)
+        assert response.status_code == 201, response.text
+        assert response.json()["d"]["VATAmountFC"] == 21.0
 
 
 def test_an_error_answer_has_exacts_envelope_with_an_empty_code_and_language(api):
