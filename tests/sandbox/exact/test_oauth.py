@@ -183,10 +183,18 @@ def test_divisions_lists_the_divisions_the_user_can_reach_with_select(api, state
     assert set(rows[0]) == {"__metadata", "Code", "Description"}
 
 
-def test_a_division_the_user_cannot_access_is_refused(server, state, tokens):
+def test_a_division_the_user_cannot_access_is_refused_with_403_wrong_division_by_default(server, state, tokens):
     state.seed_division(1111111, "Foreign B.V.")
     state.default_user().divisions.remove(1111111)
     url = f"{server.url}/api/v1/1111111/financial/Journals"
+    response = httpx.get(url, headers=api_headers(tokens["access_token"]))
+    assert response.status_code == 403
+    assert response.json()["error"]["message"]["value"] == "Wrong Division"
+
+
+def test_a_switch_makes_a_wrong_division_answer_401_instead(server, state, tokens, http):
+    http.post("/_sandbox/config", json={"foreign_division_status": 401})
+    url = f"{server.url}/api/v1/9999999/financial/Journals"
     response = httpx.get(url, headers=api_headers(tokens["access_token"]))
     assert response.status_code == 401
     assert response.json()["error"]["message"]["value"] == "Wrong Division"
