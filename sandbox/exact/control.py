@@ -38,6 +38,11 @@ def _client(state, body):
     return {"client_id": client.client_id, "redirect_uris": client.redirect_uris}
 
 
+def _redirect_uri(state, body):
+    state.register_redirect_uri(body["redirect_uri"], body.get("client_id", "eduexact-sandbox"))
+    return {"redirect_uris": state.clients[body.get("client_id", "eduexact-sandbox")].redirect_uris}
+
+
 def _user(state, body):
     return _user_json(state.add_user(**body))
 
@@ -105,7 +110,7 @@ ROUTES = {
     ("POST", "tokens"): _tokens, ("POST", "faults"): _fault, ("POST", "merge"): _merge,
     ("POST", "process"): _process, ("POST", "close-period"): _close_period, ("POST", "clock"): _clock,
     ("POST", "auto-approve"): _auto_approve, ("POST", "budget"): _budget, ("POST", "config"): _config,
-    ("POST", "reset"): _reset,
+    ("POST", "reset"): _reset, ("POST", "redirect-uri"): _redirect_uri,
     ("GET", "state"): lambda state, body: state.snapshot(),
     ("GET", "requests"): lambda state, body: {"requests": list(state.request_log), "counts": state.counts()},
     ("DELETE", "faults"): lambda state, body: state.faults.clear() or {"faults": 0},

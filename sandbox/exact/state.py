@@ -20,6 +20,15 @@ DEFAULT_CLIENT_ID = "eduexact-sandbox"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"
 
 
+def default_redirect_uri() -> str:
+    """The one redirect URI the built-in client is registered with: SANDBOX_EXACT_REDIRECT_URI, else the
+    contract's `{PUBLIC_URL}/exact/callback` (the same PUBLIC_URL the service is started with)."""
+    explicit = os.environ.get("SANDBOX_EXACT_REDIRECT_URI")
+    if explicit:
+        return explicit
+    return os.environ.get("PUBLIC_URL", "http://localhost:8000").rstrip("/") + "/exact/callback"
+
+
 class ExactState:
     def __init__(self, clock: SandboxClock | None = None):
         self.lock = threading.RLock()
@@ -37,7 +46,7 @@ class ExactState:
             self.faults = FaultRegistry()
             self.request_log: list[dict] = []
             self._configure_defaults()
-            self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, [])
+            self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, [default_redirect_uri()])
 
     def _configure_defaults(self) -> None:
         self.auto_approve = False
@@ -82,6 +91,11 @@ class ExactState:
             client = Client(client_id, client_secret, list(redirect_uris))
             self.clients[client_id] = client
             return client
+
+    def register_redirect_uri(self, uri: str, client_id: str = DEFAULT_CLIENT_ID) -> None:
+        """Register `uri` as the client's only redirect URI (tests whose service runs on another port)."""
+        with self.lock:
+            self.clients[client_id].redirect_uris = [uri]
 
     def add_user(
         self, user_id=None, full_name="Demo Accountant", email="demo@example.com", divisions=None, current_division=None

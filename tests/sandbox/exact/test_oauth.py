@@ -7,9 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from .helpers import DIVISION, api_headers
+from sandbox.exact.state import ExactState
 
-REDIRECT = "http://localhost:8000/exact/callback"
+from .helpers import DIVISION, REDIRECT_URI, api_headers
+
+REDIRECT = REDIRECT_URI
 CLIENT = {"client_id": "eduexact-sandbox", "client_secret": "sandbox-secret"}
 
 
@@ -69,6 +71,31 @@ def test_a_redirect_uri_that_does_not_match_the_registered_one_exactly_is_refuse
     right = http.get("/api/oauth2/auth", params={**params, "redirect_uri": "https://app.example/exact/callback"})
     assert wrong.status_code == 400
     assert right.status_code == 200
+
+
+def test_the_built_in_client_refuses_every_redirect_uri_but_its_registered_one(http):
+    for other in (
+        "http://localhost:9999/exact/callback",
+        "https://eduexact.example/exact/callback",
+        REDIRECT + "/",
+        REDIRECT + "?installation=1",
+    ):
+        refused = _authorize(http, redirect_uri=other)
+        assert refused.status_code == 400, other
+        assert "Location" not in refused.headers
+    assert _authorize(http).status_code == 200
+
+
+def test_the_built_in_clients_redirect_uri_is_public_url_exact_callback_or_the_configured_one(monkeypatch, http):
+    monkeypatch.delenv("SANDBOX_EXACT_REDIRECT_URI", raising=False)
+    monkeypatch.setenv("PUBLIC_URL", "https://eduexact.example/")
+    assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["https://eduexact.example/exact/callback"]
+    monkeypatch.setenv("SANDBOX_EXACT_REDIRECT_URI", "https://other.example/cb")
+    assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["https://other.example/cb"]
+    answer = http.post("/_sandbox/redirect-uri", json={"redirect_uri": "http://127.0.0.1:8123/exact/callback"})
+    assert answer.json()["redirect_uris"] == ["http://127.0.0.1:8123/exact/callback"]
+    assert _authorize(http, redirect_uri="http://127.0.0.1:8123/exact/callback").status_code == 200
+    assert _authorize(http).status_code == 400
 
 
 def test_a_code_exchange_returns_expires_in_as_the_string_600(http, state):
