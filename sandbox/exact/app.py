@@ -10,7 +10,7 @@ from . import control, oauth
 from .accounts import Accounts
 from .documents import DocumentAttachments, Documents
 from .errors import ApiError, BadRequest, BusinessError, error_body
-from .faults import AFTER, DropConnection, drop_connection
+from .faults import AFTER, INJECTED_429_LIMIT, DropConnection, drop_connection, injected_429
 from .lookups import Costcenters, Costunits, GLAccounts, Journals, VATCodes
 from .me import Divisions, me_response
 from .query import parse_select
@@ -148,6 +148,8 @@ class ExactApp:
         if resource is None:
             raise ApiError(404, f"Resource not found for the segment '{match['endpoint']}'.")
         kind = state.faults.take(request.method, match["endpoint"])
+        if kind in INJECTED_429_LIMIT:
+            return injected_429(kind, state.limits.headers(token.client_id, division.code, state.clock.now()))
         if kind and kind not in AFTER:
             return _fault_response(kind, environ)
         ctx = Ctx(state, division, request, request.host_url.rstrip("/"), state.clock.now())
@@ -166,14 +168,13 @@ def _token_text(request: Request) -> str:
 
 
 def _is_limit_429(response: Response) -> bool:
-    return response.status_code == 429 and any(h.startswith("X-RateLimit") for h in response.headers.keys())
+    """A 429 carries its own headers (only the exceeded limit's, or none): never the full set [K/R S6, S14]."""
+    return response.status_code == 429
 
 
 def _fault_response(kind: str, environ) -> Response:
     if kind == "drop":
         drop_connection(environ)
-    if kind == "429":
-        return Response(status=429)
     messages = {"500": "An unexpected error occurred.", "503": "Service unavailable."}
     return json_response(error_body(messages[kind]), status=int(kind))
 
