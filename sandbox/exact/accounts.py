@@ -71,6 +71,9 @@ class Accounts(Resource):
         country = (row.get("Country") or "").strip().upper()
         if country and country not in ISO_COUNTRIES:
             messages.add("Ongeldige referentie: Land")
+        for field in ("PaymentConditionSales", "PaymentConditionPurchase"):
+            if row.get(field) is not None and ctx.division.payment_condition(row[field]) is None:
+                messages.add("Ongeldige referentie: Betalingsconditie")  # Bookzo [R S17]
         messages.raise_if_any()
 
     def _derive(self, ctx: Ctx, row: dict) -> None:
@@ -81,6 +84,10 @@ class Accounts(Resource):
         row["IsSales"] = row["Status"] == "C"  # derived, read-only [C S5]
         row["IsPurchase"] = True  # obsolete flag, read back true whatever was posted [C S10]
         row["StatusDescription"] = STATUSES[row["Status"]]
+        for field in ("PaymentConditionSales", "PaymentConditionPurchase"):
+            condition = ctx.division.payment_condition(row.get(field))
+            row[field] = condition["Code"] if condition else None
+            row[f"{field}Description"] = condition["Description"] if condition else None
         row["Division"] = ctx.division.code
         row["Modified"] = ctx.local_now
 

@@ -12,7 +12,7 @@ from .documents import DocumentAttachments, Documents
 from .errors import ApiError, BadRequest, BusinessError, error_body
 from .faults import AFTER, INJECTED_429_LIMIT, DropConnection, drop_connection, injected_429
 from .lookups import Costcenters, Costunits, GLAccounts, Journals, VATCodes
-from .me import Divisions, me_response
+from .me import AllDivisions, Divisions, HrmDivisions, me_response
 from .query import parse_select
 from .resources import Ctx, handle, json_response
 from .sales_entries import SalesEntries
@@ -23,7 +23,7 @@ from .state import ExactState
 RESOURCES = {
     cls.path: cls()
     for cls in (Accounts, SalesEntries, SalesEntryLines, Documents, DocumentAttachments, GLAccounts, Journals)
-    + (Costcenters, Costunits, VATCodes, Divisions)
+    + (Costcenters, Costunits, VATCodes, Divisions, AllDivisions, HrmDivisions)
 }
 API_PATH = re.compile(
     r"^/api/v1/(?P<division>\d+)/(?P<endpoint>[A-Za-z]+/[A-Za-z]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<nav>[A-Za-z]+))?/?$"

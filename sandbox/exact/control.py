@@ -28,7 +28,8 @@ def _user_json(user: User) -> dict:
 
 
 def _seed(state, body):
-    options = {k: body[k] for k in ("journals", "gl_accounts", "cost_centers", "cost_units", "vat_codes") if k in body}
+    names = ("journals", "gl_accounts", "cost_centers", "cost_units", "vat_codes", "licence")
+    options = {k: body[k] for k in names if k in body}
     division = state.seed_division(body["code"], body["name"], **options)
     return {"code": division.code, "name": division.name}
 

@@ -47,6 +47,18 @@ DEFAULT_VAT_CODES = [
     {"Code": "7", "Description": "Voorbelasting hoog 21%", "Percentage": 0.21, "Type": "E", "VATTransactionType": "P"},
 ]
 
+# Payment conditions (cashflow/PaymentConditions): code, description and days until due. An account's
+# `PaymentConditionSales` decides an entry's due date when DueDate is not given (notes 5.1, 5.2); the
+# division's default applies to accounts without one [U].
+DEFAULT_PAYMENT_CONDITIONS = [
+    {"Code": "00", "Description": "Direct", "PaymentDays": 0},
+    {"Code": "14", "Description": "Binnen 14 dagen", "PaymentDays": 14},
+    {"Code": "15", "Description": "Binnen 15 dagen", "PaymentDays": 15},
+    {"Code": "30", "Description": "Binnen 30 dagen", "PaymentDays": 30},
+    {"Code": "60", "Description": "Binnen 60 dagen", "PaymentDays": 60},
+]
+DEFAULT_PAYMENT_CONDITION = "30"
+
 
 @dataclass
 class Division:
@@ -66,6 +78,12 @@ class Division:
     attachments: dict = field(default_factory=dict)
     closed_periods: set = field(default_factory=set)
     next_document_hid: int = 1
+    payment_conditions: dict = field(default_factory=dict)  # code -> row
+    default_payment_condition: str = DEFAULT_PAYMENT_CONDITION
+    licence: str = "demo"  # system/AllDivisions lists the divisions of the URL division's licence
+
+    def payment_condition(self, code) -> dict | None:
+        return self.payment_conditions.get(str(code).strip()) if code is not None else None
 
     def journal_by_code(self, code: str | None) -> dict | None:
         return _by_code(self.journals, code)
@@ -105,6 +123,8 @@ def build_lookups(division: Division, journals, gl_accounts, cost_centers, cost_
     for row in cost_units or DEFAULT_COST_UNITS:
         _add(division.cost_units, division, dict(row))
     repad_vat_codes(division, pad_vat)
+    for row in DEFAULT_PAYMENT_CONDITIONS:
+        division.payment_conditions[row["Code"]] = dict(row)
 
 
 def _add(store: dict, division: Division, row: dict) -> None:

@@ -121,9 +121,10 @@ class ExactState:
         cost_centers=None,
         cost_units=None,
         vat_codes=None,
+        licence: str = "demo",
     ) -> Division:
         with self.lock:
-            division = Division(int(code), name, hid=len(self.divisions) + 1)
+            division = Division(int(code), name, hid=len(self.divisions) + 1, licence=licence)
             build_lookups(division, journals, gl_accounts, cost_centers, cost_units, vat_codes, self.pad_vat_codes)
             self.divisions[division.code] = division
             self._grant_default_user(division.code)

@@ -210,6 +210,21 @@ def test_divisions_lists_the_divisions_the_user_can_reach_with_select(api, state
     assert set(rows[0]) == {"__metadata", "Code", "Description"}
 
 
+def test_hrm_divisions_lists_the_same_divisions_as_ossobv_asks_for_them(api, state):
+    state.seed_division(7654321, "Second B.V.")
+    rows = api.get("hrm/Divisions", params={"$select": "Code,Description"}).json()["d"]["results"]
+    assert {row["Code"]: row["Description"] for row in rows} == {DIVISION: "Demo Academy B.V.", 7654321: "Second B.V."}
+
+
+def test_all_divisions_lists_the_licences_divisions_including_those_the_user_cannot_reach(api, state):
+    state.seed_division(1111111, "Foreign B.V.")
+    state.default_user().divisions.remove(1111111)
+    state.seed_division(2222222, "Other licence B.V.", licence="other")
+    rows = api.get("system/AllDivisions", params={"$select": "Code,Description"}).json()["d"]["results"]
+    assert sorted(row["Code"] for row in rows) == [1111111, DIVISION]
+    assert rows[0]["__metadata"]["type"] == "Exact.Web.Api.Models.System.AllDivision"
+
+
 def test_a_division_the_user_cannot_access_is_refused_with_403_wrong_division_by_default(server, state, tokens):
     state.seed_division(1111111, "Foreign B.V.")
     state.default_user().divisions.remove(1111111)
