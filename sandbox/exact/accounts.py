@@ -13,10 +13,13 @@ STATUSES = {"A": "Geen", "S": "Suspect", "P": "Prospect", "C": "Klant"}
 # A POST without Status gets "A" (none) [U]: a client that forgets "C" then meets `Ongeldig: Klant (Type)`
 # when booking, as it would against a real division whose default is not "customer".
 DEFAULT_STATUS = "A"
-# Fields accepted by mandatory filtering (picqer #591 [R S15], abridged).
+# Fields accepted by mandatory filtering: the list of Exact's own refusal quoted in picqer #591 [R S15].
 FILTER_FIELDS = frozenset(
-    "AddressLine1 ChamberOfCommerce City Code Country Email ID IsSales Modified Name Postcode SearchCode Status "
-    "VATNumber".split()
+    "Accountant AccountManager AddressLine1 AddressLine2 AddressLine3 Blocked BRIN BSN ChamberOfCommerce City "
+    "Classification1 Classification2 Classification3 Classification4 Classification5 Classification6 "
+    "Classification7 Classification8 Classification Code CodeAtSupplier Country Created Email EndDate Fax ID "
+    "InvoiceAccount IsAccountant IsReseller IsSales IsSupplier MainContact Modified Name Parent Phone Postcode "
+    "PriceList Reseller RSIN SearchCode StartDate Status Type VATNumber".split()
 )
 
 

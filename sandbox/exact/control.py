@@ -15,10 +15,12 @@ CONFIG_KEYS = {
     "auto_approve": "state", "business_error_status": "state", "honour_prefer": "state",
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
-    "filter_case_insensitive": "state", "max_post_bytes": "state",
+    "filter_case_insensitive": "state", "max_post_bytes": "state", "mandatory_filter_endpoints": "state",
+    "top_bare_array": "state",
     "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
+    "concurrent_refresh_refusal": "tokens",
 }  # fmt: skip
 
 

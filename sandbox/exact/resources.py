@@ -114,11 +114,29 @@ def read_json(ctx: Ctx):
         raise stream_error("The request should be a valid top-level resource object.") from exc
 
 
-def _list(resource: Resource, ctx: Ctx, rows: list[dict], path: str) -> Response:
+# Endpoints with a sync counterpart that Exact may put under mandatory filtering (rolled out per endpoint since
+# July 2021 [C S1, S4]); the fields each would accept are assumed [U]. Switched on through
+# `state.mandatory_filter_endpoints` (default: crm/Accounts only, the one seen refusing, picqer #591 [R]).
+OPTIONAL_FILTER_FIELDS = {
+    "documents/Documents": frozenset({"ID", "Account", "Subject", "Type", "Created", "Modified", "DocumentDate"}),
+    "documents/DocumentAttachments": frozenset({"ID", "Document"}),
+    "salesentry/SalesEntries": frozenset(
+        {"EntryID", "EntryNumber", "InvoiceNumber", "YourRef", "Customer", "EntryDate", "Modified", "Journal"}
+    ),
+    "salesentry/SalesEntryLines": frozenset({"ID", "EntryID", "GLAccount"}),
+    "financial/GLAccounts": frozenset({"ID", "Code", "Type", "Modified"}),
+}
+
+
+def _list(resource: Resource, ctx: Ctx, rows: list[dict], path: str, nested: bool = False) -> Response:
     query = parse_query(ctx.request.args, resource.spec, ctx.state.filter_case_insensitive)
-    _check_mandatory_filter(resource, query)
+    if not nested:  # a navigation list (an entry's lines) is filtered by its parent's key already
+        _check_mandatory_filter(resource, ctx, query)
     page, more = select_rows(rows, resource.spec, query)
     results = [resource.render(ctx, row, query.select, query.expand) for row in page]
+    if query.top is not None and ctx.state.top_bare_array:
+        # With $top Exact answered a bare array `{"d": [...]}` (tim-online's Go client [K/U], item 14).
+        return json_response({"d": results})
     envelope: dict = {"results": results}
     if more:
         base = f"{ctx.base_url}/api/v1/{ctx.division.code}/{path}"
@@ -126,9 +144,11 @@ def _list(resource: Resource, ctx: Ctx, rows: list[dict], path: str) -> Response
     return json_response({"d": envelope})
 
 
-def _check_mandatory_filter(resource: Resource, query) -> None:
-    """Mandatory filtering since July 2021 (picqer #591 [R S15])."""
-    allowed = resource.mandatory_filter
+def _check_mandatory_filter(resource: Resource, ctx: Ctx, query) -> None:
+    """Mandatory filtering since July 2021 (picqer #591 [R S15]) on the endpoints switched on."""
+    if resource.path not in ctx.state.mandatory_filter_endpoints:
+        return
+    allowed = resource.mandatory_filter or OPTIONAL_FILTER_FIELDS.get(resource.path)
     if allowed and (query.filter is None or not (query.filter.properties & allowed)):
         raise BadRequest(
             "This endpoint has mandatory filtering applied. A GET request for this endpoint must have a $filter "
@@ -139,7 +159,7 @@ def _check_mandatory_filter(resource: Resource, query) -> None:
 def _get_one(resource: Resource, ctx: Ctx, row: dict, nav: str | None) -> Response:
     if nav:
         child, rows = resource.children(ctx, row, nav)
-        return _list(child, ctx, rows, f"{resource.path}({row_key_text(resource, row)})/{nav}")
+        return _list(child, ctx, rows, f"{resource.path}({row_key_text(resource, row)})/{nav}", nested=True)
     query = parse_query(ctx.request.args, resource.spec, ctx.state.filter_case_insensitive)
     return json_response({"d": resource.render(ctx, row, query.select, query.expand)})
 

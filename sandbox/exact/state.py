@@ -64,6 +64,8 @@ class ExactState:
         self.pad_vat_codes = os.environ.get("SANDBOX_EXACT_PAD_VAT_CODES", "1") not in ("0", "false", "no")
         self.filter_case_insensitive = True
         self.max_post_bytes = 10 * 1024 * 1024  # [C S1]
+        self.mandatory_filter_endpoints = ["crm/Accounts"]  # others: resources.OPTIONAL_FILTER_FIELDS (item 23)
+        self.top_bare_array = False  # $top answers {"d": [...]} when on (item 14); the object form by default
 
     # -- switches that live on sub-objects -------------------------------------------------------
     @property

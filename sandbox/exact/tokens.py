@@ -63,6 +63,10 @@ class TokenStore:
         self.access: dict[str, AccessToken] = {}
         self.daily_calls: dict[tuple, int] = {}
         self.too_early_status = 400  # older Exact text says 401 [notes 1.6]
+        # Concurrent refreshes with one refresh token: the first wins; the others get "old_token" (401 "Old
+        # refresh token used.", picqer #549) or, within 570 s of the winner's new token, "too_early" (400
+        # TooEarlyToRefreshTokens, which leaves the grant alive) [R/U, notes 1.7, item 7].
+        self.concurrent_refresh_refusal = "old_token"
         self.refresh_token_days = 30
         self.daily_cap = 200
 
@@ -110,19 +114,25 @@ class TokenStore:
         if grant is None or grant.client_id != client_id:
             raise TokenError(400, "invalid_grant", "Invalid refresh token")
         self.count_call(client_id, grant.user_id, now)
+        too_early = now - grant.last_issued_at < timedelta(seconds=570)
         if not grant.alive or grant.refresh_token != refresh_token:
+            if grant.alive and too_early and self.concurrent_refresh_refusal == "too_early":
+                raise self._too_early()
             # Reuse of a rotated token kills the whole grant: only a new consent helps [C S1, R S13].
             grant.alive = False
             raise TokenError(401, "unauthorized_client", "Old refresh token used.")
         self._check_expiry(grant, now)
-        if now - grant.last_issued_at < timedelta(seconds=570):
-            raise TokenError(
-                self.too_early_status,
-                "access_denied",
-                "Rate limit exceeded: access_token not expired",
-                {"Reason": "TooEarlyToRefreshTokens: Rate limit exceeded: access_token not expired"},
-            )
+        if too_early:
+            raise self._too_early()
         return self._rotate(grant, now)
+
+    def _too_early(self) -> TokenError:
+        return TokenError(
+            self.too_early_status,
+            "access_denied",
+            "Rate limit exceeded: access_token not expired",
+            {"Reason": "TooEarlyToRefreshTokens: Rate limit exceeded: access_token not expired"},
+        )
 
     def _check_expiry(self, grant: Grant, now: datetime) -> None:
         expires = grant.refresh_issued_at + timedelta(days=self.refresh_token_days)

@@ -66,6 +66,8 @@ def test_listing_accounts_without_a_filter_is_refused(api):
     response = api.get("crm/Accounts")
     assert response.status_code == 400
     assert error_text(response).startswith("This endpoint has mandatory filtering applied.")
+    assert ",Classification1," in error_text(response)  # the whole list Exact names (picqer #591)
+    assert api.get("crm/Accounts", params={"$filter": "Classification1 eq null"}).status_code == 200
     assert api.get("crm/Accounts", params={"$filter": ""}).status_code == 400
 
 

@@ -31,6 +31,31 @@ def test_top_limits_the_rows(api):
     assert len(api.get("financial/GLAccounts", params={"$top": "2"}).json()["d"]["results"]) == 2
 
 
+def test_a_switch_makes_top_answer_a_bare_array_without_results_or_next(api, http):
+    http.post("/_sandbox/config", json={"top_bare_array": True})
+    body = api.get("financial/GLAccounts", params={"$top": "2", "$select": "Code"}).json()
+    assert isinstance(body["d"], list)
+    assert len(body["d"]) == 2
+    assert set(body["d"][0]) == {"__metadata", "Code"}
+    assert "results" in api.get("financial/GLAccounts").json()["d"]  # without $top: the object form
+
+
+def test_mandatory_filtering_can_be_switched_on_for_other_endpoints_with_a_sync_counterpart(api, state, http):
+    entry = create_entry(api, state)
+    assert api.get("salesentry/SalesEntries").status_code == 200  # by default only crm/Accounts
+    endpoints = ["crm/Accounts", "salesentry/SalesEntries", "documents/Documents", "financial/GLAccounts"]
+    http.post("/_sandbox/config", json={"mandatory_filter_endpoints": endpoints})
+    refused = api.get("salesentry/SalesEntries")
+    assert refused.status_code == 400
+    assert "must have a $filter parameter with one of the following fields" in error_text(refused)
+    assert "YourRef" in error_text(refused)
+    assert api.get("documents/Documents").status_code == 400
+    assert api.get("financial/GLAccounts").status_code == 400
+    assert api.get("salesentry/SalesEntries", params={"$filter": "YourRef eq 'x'"}).status_code == 200
+    lines = api.get(f"salesentry/SalesEntries(guid'{entry['EntryID']}')/SalesEntryLines")
+    assert lines.status_code == 200  # an entry's own lines are filtered by its key
+
+
 def test_a_guid_property_compared_with_a_plain_string_is_refused_with_the_position(api):
     response = api.get("salesentry/SalesEntries", params={"$filter": "Customer eq 'abc'"})
     assert response.status_code == 400

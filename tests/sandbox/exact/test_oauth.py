@@ -166,6 +166,24 @@ def test_reusing_an_old_refresh_token_kills_the_whole_grant(http, state, tokens)
     assert _refresh(http, newest).status_code == 401  # reconnect needed
 
 
+def test_concurrent_refreshes_let_one_win_and_refuse_the_other_as_an_old_token_by_default(http, state, tokens):
+    state.clock.advance(580)
+    first, second = _refresh(http, tokens["refresh_token"]), _refresh(http, tokens["refresh_token"])
+    assert first.status_code == 200
+    assert (second.status_code, second.json()["error_description"]) == (401, "Old refresh token used.")
+
+
+def test_a_switch_refuses_the_concurrent_refresh_as_too_early_and_keeps_the_grant_alive(http, state, tokens):
+    http.post("/_sandbox/config", json={"concurrent_refresh_refusal": "too_early"})
+    state.clock.advance(580)
+    winner = _refresh(http, tokens["refresh_token"]).json()
+    loser = _refresh(http, tokens["refresh_token"])
+    assert loser.status_code == 400
+    assert loser.headers["Reason"].startswith("TooEarlyToRefreshTokens")
+    state.clock.advance(580)
+    assert _refresh(http, winner["refresh_token"]).status_code == 200
+
+
 def test_an_unused_refresh_token_expires_after_30_days(http, state, tokens):
     state.clock.advance(30 * 86400)
     response = _refresh(http, tokens["refresh_token"])
