@@ -9,8 +9,9 @@ from werkzeug.wrappers import Request, Response
 from . import control, oauth
 from .accounts import Accounts
 from .documents import DocumentAttachments, Documents
-from .errors import ApiError, BadRequest, BusinessError, error_body
+from .errors import ERROR_SEPARATOR, ApiError, BadRequest, BusinessError, error_body
 from .faults import AFTER, INJECTED_429_LIMIT, DropConnection, drop_connection, injected_429
+from .language import request_language, translate
 from .lookups import Costcenters, Costunits, GLAccounts, Journals, VATCodes
 from .me import AllDivisions, Divisions, HrmDivisions, me_response
 from .query import parse_select
@@ -128,11 +129,18 @@ class ExactApp:
         except ApiError as error:
             if isinstance(error, BusinessError):
                 error.status = state.business_error_status
+                self._speak(error, request, token)
             response = error.to_response()
         state.limits.record_status(limiter_key, response.status_code, now)
         if token is not None and not _is_limit_429(response):
             response.headers.extend(state.limits.headers(token.client_id, division_code, now))
         return response
+
+    def _speak(self, error: BusinessError, request: Request, token) -> None:
+        """Business messages in the language asked for, else the user's (item 24)."""
+        user = self.state.users.get(token.user_id) if token is not None else None
+        language = request_language(request.headers.get("Accept-Language"), getattr(user, "language", None))
+        error.message = ERROR_SEPARATOR.join(translate(message, language) for message in error.messages)
 
     def _authorised(self, request: Request, environ, match, token) -> Response:
         state = self.state

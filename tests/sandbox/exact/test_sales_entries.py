@@ -334,3 +334,22 @@ def test_the_replace_switch_gives_a_duplicate_number_the_next_free_one(api, stat
     create_entry(api, state, InvoiceNumber=25700005)
     second = create_entry(api, state, InvoiceNumber=25700005)
     assert second["EntryNumber"] == second["InvoiceNumber"] == 25700006
+
+
+def test_business_messages_are_dutch_by_default_and_english_when_the_client_asks_for_english(api, state):
+    body = {"SalesEntryLines": [line(gl_id(state, "1300"), 100, CostUnit="99")]}
+    dutch = api.post(ENTRIES, json=body)
+    assert error_text(dutch).split("\r\n") == [
+        "Verplicht: Dagboek", "Verplicht: Klant", "Ongeldig: Grootboekrekeningtype", "Ongeldige referentie: Kostendrager"
+    ]  # fmt: skip
+    english = api.post(ENTRIES, json=body, headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert error_text(english).split("\r\n") == [
+        "Mandatory: Journal", "Mandatory: Customer", "Invalid: G/L account type", "Invalid reference: Cost unit"
+    ]  # fmt: skip
+
+
+def test_an_english_speaking_exact_user_gets_english_messages_without_asking(api, state):
+    state.default_user().language = "en-GB"
+    response = api.post(ENTRIES, json={"SalesEntryLines": []})
+    assert "Mandatory: Lines" in error_text(response).split("\r\n")
+    assert "Verplicht" not in error_text(response)
