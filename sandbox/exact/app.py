@@ -152,6 +152,8 @@ class ExactApp:
         if len(request.url) > MAX_URL:
             raise BadRequest("The URL is longer than the maximum of 6000 characters.")
         state.limits.count_call(token.client_id, division.code, state.clock.now())
+        if state.limits.enabled:
+            state.fair_use.count(division.licence, state.clock.now(), state.limits.daily_reset_tz)
         resource = RESOURCES.get(match["endpoint"])
         if resource is None:
             raise ApiError(404, f"Resource not found for the segment '{match['endpoint']}'.")

@@ -16,7 +16,7 @@ CONFIG_KEYS = {
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
     "filter_case_insensitive": "state", "max_post_bytes": "state", "mandatory_filter_endpoints": "state",
-    "top_bare_array": "state",
+    "top_bare_array": "state", "premium": "state", "contract_daily_limit": "fair_use",
     "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
@@ -94,8 +94,13 @@ def _budget(state, body):
     return {"consumed": body["calls"]}
 
 
+def _contract_budget(state, body):
+    state.consume_contract_budget(body["division"], int(body["calls"]))
+    return {"consumed": body["calls"]}
+
+
 def _config(state, body):
-    owners = {"state": state, "limits": state.limits, "tokens": state.tokens}
+    owners = {"state": state, "limits": state.limits, "tokens": state.tokens, "fair_use": state.fair_use}
     for key, value in body.items():
         if key not in CONFIG_KEYS:
             raise KeyError(f"unknown switch {key!r}")
@@ -114,6 +119,7 @@ ROUTES = {
     ("POST", "process"): _process, ("POST", "close-period"): _close_period, ("POST", "clock"): _clock,
     ("POST", "auto-approve"): _auto_approve, ("POST", "budget"): _budget, ("POST", "config"): _config,
     ("POST", "reset"): _reset, ("POST", "redirect-uri"): _redirect_uri,
+    ("POST", "contract-budget"): _contract_budget,
     ("GET", "state"): lambda state, body: state.snapshot(),
     ("GET", "requests"): lambda state, body: {"requests": list(state.request_log), "counts": state.counts()},
     ("DELETE", "faults"): lambda state, body: state.faults.clear() or {"faults": 0},

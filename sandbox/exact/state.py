@@ -9,6 +9,7 @@ from collections import Counter
 from . import admin
 from .clock import SandboxClock
 from .division import Division, build_lookups, repad_vat_codes
+from .fair_use import PREMIUM_CAP, STANDARD_CAP, FairUse
 from .faults import FaultRegistry
 from .identity import Client, User
 from .odata import new_guid
@@ -43,6 +44,7 @@ class ExactState:
             self.divisions: dict[int, Division] = {}
             self.tokens = TokenStore()
             self.limits = RateLimiter()
+            self.fair_use = FairUse()
             self.faults = FaultRegistry()
             self.request_log: list[dict] = []
             self._configure_defaults()
@@ -68,6 +70,17 @@ class ExactState:
         self.top_bare_array = False  # $top answers {"d": [...]} when on (item 14); the object form by default
 
     # -- switches that live on sub-objects -------------------------------------------------------
+    @property
+    def premium(self) -> bool:
+        return self.fair_use.contract_daily_limit == PREMIUM_CAP
+
+    @premium.setter
+    def premium(self, value: bool) -> None:
+        """A Premium licence: 30,000 calls a day for the contract, with no per-app restriction [C S1], so the
+        per-app daily limit becomes the contract's; switching back restores 20,000 and 5,000."""
+        self.fair_use.contract_daily_limit = PREMIUM_CAP if value else STANDARD_CAP
+        self.limits.daily_limit = PREMIUM_CAP if value else 5000
+
     @property
     def pad_vat_codes(self) -> bool:
         return self._pad_vat_codes
@@ -157,6 +170,12 @@ class ExactState:
     def consume_budget(self, division: int, n: int, client_id: str = DEFAULT_CLIENT_ID, minutely=False) -> None:
         with self.lock:
             self.limits.consume(client_id, int(division), self.clock.now(), n, minutely)
+
+    def consume_contract_budget(self, division: int, calls: int) -> None:
+        """Calls the contract's other apps made today (they count toward the fair-use cap only)."""
+        with self.lock:
+            licence = self.division(division).licence
+            self.fair_use.consume(licence, self.clock.now(), self.limits.daily_reset_tz, int(calls))
 
     # -- back-office operations (what a user does in Exact's UI) -------------------------------------------
     def merge_accounts(self, division: int, survivor_id: str, merged_id: str) -> None:
