@@ -83,10 +83,18 @@ class ExactApp:
 
     # -- authentication ------------------------------------------------------------------------------
     def _bearer(self, request: Request):
-        found = self.state.tokens.authenticate(_token_text(request), self.state.clock.now())
+        country = self.state.request_country(request)  # a token works only on the host that issued it
+        found = self.state.tokens.authenticate(_token_text(request), self.state.clock.now(), country)
         if found is None:
             raise ApiError(401, "Unauthorized: the access token is missing, unknown or expired.")
         return found
+
+    def _reachable(self, request: Request, token, code: int):
+        """The division when it lives on this host's platform and the token's user may reach it, else None."""
+        division = self.state.divisions.get(code)
+        if division is None or division.code not in self.state.users[token.user_id].divisions:
+            return None
+        return division if division.country == self.state.request_country(request) else None
 
     def _check_accept(self, request: Request) -> None:
         accept = request.headers.get("Accept", "")
@@ -101,8 +109,8 @@ class ExactApp:
 
     def _download(self, request: Request) -> Response:
         token = self._bearer(request)
-        division = self.state.divisions.get(int(request.args.get("_Division_", "0") or 0))
-        if division is None or division.code not in self.state.users[token.user_id].divisions:
+        division = self._reachable(request, token, int(request.args.get("_Division_", "0") or 0))
+        if division is None:
             raise ApiError(self.state.foreign_division_status, "Wrong Division")
         attachment = division.attachments.get((request.args.get("ID") or "").lower())
         if attachment is None:
@@ -144,8 +152,8 @@ class ExactApp:
 
     def _authorised(self, request: Request, environ, match, token) -> Response:
         state = self.state
-        division = state.divisions.get(int(match["division"]))
-        if division is None or division.code not in state.users[token.user_id].divisions:
+        division = self._reachable(request, token, int(match["division"]))
+        if division is None:
             # onFact reports "Wrong Division" when the user lost access [R S17]; 401 or 403 (item 12).
             raise ApiError(state.foreign_division_status, "Wrong Division")
         self._check_accept(request)

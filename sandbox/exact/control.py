@@ -16,7 +16,7 @@ CONFIG_KEYS = {
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
     "filter_case_insensitive": "state", "max_post_bytes": "state", "mandatory_filter_endpoints": "state",
-    "top_bare_array": "state", "premium": "state", "contract_daily_limit": "fair_use",
+    "top_bare_array": "state", "premium": "state", "default_country": "state", "contract_daily_limit": "fair_use",
     "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
@@ -30,7 +30,7 @@ def _user_json(user: User) -> dict:
 
 
 def _seed(state, body):
-    names = ("journals", "gl_accounts", "cost_centers", "cost_units", "vat_codes", "licence")
+    names = ("journals", "gl_accounts", "cost_centers", "cost_units", "vat_codes", "licence", "country")
     options = {k: body[k] for k in names if k in body}
     division = state.seed_division(body["code"], body["name"], **options)
     return {"code": division.code, "name": division.name}
@@ -52,7 +52,7 @@ def _user(state, body):
 
 def _tokens(state, body):
     user_id = body.get("user_id") or state.default_user().user_id
-    return state.issue_tokens_for(user_id, body.get("client_id", "eduexact-sandbox"))
+    return state.issue_tokens_for(user_id, body.get("client_id", "eduexact-sandbox"), body.get("country"))
 
 
 def _fault(state, body):

@@ -81,6 +81,7 @@ class Division:
     payment_conditions: dict = field(default_factory=dict)  # code -> row
     default_payment_condition: str = DEFAULT_PAYMENT_CONDITION
     licence: str = "demo"  # system/AllDivisions lists the divisions of the URL division's licence
+    country: str = "NL"  # the country platform (host) that holds the division (item 1)
 
     def payment_condition(self, code) -> dict | None:
         return self.payment_conditions.get(str(code).strip()) if code is not None else None

@@ -51,7 +51,9 @@ class Divisions(Resource):
 
     def store(self, ctx: Ctx) -> dict:
         user = ctx.state.users[ctx.user_id]
-        return {code: _division_row(ctx, code, user) for code in user.divisions if code in ctx.state.divisions}
+        divisions = ctx.state.divisions
+        reachable = [code for code in user.divisions if code in divisions and divisions[code].country == ctx.country]
+        return {code: _division_row(ctx, code, user) for code in reachable}
 
 
 class HrmDivisions(Divisions):
@@ -71,7 +73,11 @@ class AllDivisions(Divisions):
     def store(self, ctx: Ctx) -> dict:
         user = ctx.state.users[ctx.user_id]
         licence = ctx.division.licence
-        codes = [code for code, division in ctx.state.divisions.items() if division.licence == licence]
+        codes = [
+            code
+            for code, division in ctx.state.divisions.items()
+            if division.licence == licence and division.country == ctx.country
+        ]
         return {code: _division_row(ctx, code, user) for code in sorted(codes)}
 
 
@@ -85,7 +91,7 @@ def _division_row(ctx: Ctx, code: int, user: User) -> dict:
         "Customer": division.customer_id,
         "CustomerName": division.name,
         "CustomerCode": str(division.hid).rjust(18),
-        "Country": "NL",
+        "Country": division.country,
         "Currency": "EUR",
         "Status": 1,
         "BlockingStatus": 0,

@@ -30,6 +30,11 @@ class Ctx:
     client_id: str | None = None
 
     @property
+    def country(self) -> str:
+        """The country platform this request reached (item 1)."""
+        return self.state.request_country(self.request)
+
+    @property
     def local_now(self) -> datetime:
         return local_naive(self.now)
 

@@ -11,6 +11,7 @@ from .clock import SandboxClock
 from .division import Division, build_lookups, repad_vat_codes
 from .fair_use import PREMIUM_CAP, STANDARD_CAP, FairUse
 from .faults import FaultRegistry
+from .hosts import DEFAULT_COUNTRY, host_country
 from .identity import Client, User
 from .odata import new_guid
 from .rate_limits import RateLimiter
@@ -66,6 +67,7 @@ class ExactState:
         self.pad_vat_codes = os.environ.get("SANDBOX_EXACT_PAD_VAT_CODES", "1") not in ("0", "false", "no")
         self.filter_case_insensitive = True
         self.max_post_bytes = 10 * 1024 * 1024  # [C S1]
+        self.default_country = DEFAULT_COUNTRY  # the platform of hosts that are not Exact's (127.0.0.1...)
         self.mandatory_filter_endpoints = ["crm/Accounts"]  # others: resources.OPTIONAL_FILTER_FIELDS (item 23)
         self.top_bare_array = False  # $top answers {"d": [...]} when on (item 14); the object form by default
 
@@ -137,9 +139,11 @@ class ExactState:
         cost_units=None,
         vat_codes=None,
         licence: str = "demo",
+        country: str | None = None,
     ) -> Division:
         with self.lock:
-            division = Division(int(code), name, hid=len(self.divisions) + 1, licence=licence)
+            country = (country or self.default_country).upper()
+            division = Division(int(code), name, hid=len(self.divisions) + 1, licence=licence, country=country)
             build_lookups(division, journals, gl_accounts, cost_centers, cost_units, vat_codes, self.pad_vat_codes)
             self.divisions[division.code] = division
             self._grant_default_user(division.code)
@@ -156,11 +160,15 @@ class ExactState:
         return self.divisions[int(code)]
 
     # -- tokens ----------------------------------------------------------------------------------------
-    def issue_tokens_for(self, user_id: str, client_id: str = DEFAULT_CLIENT_ID) -> dict:
+    def issue_tokens_for(self, user_id: str, client_id: str = DEFAULT_CLIENT_ID, country: str | None = None) -> dict:
         with self.lock:
             if user_id not in self.users or client_id not in self.clients:
                 raise KeyError("unknown user or client")
-            return self.tokens.issue(client_id, user_id, self.clock.now())
+            return self.tokens.issue(client_id, user_id, self.clock.now(), (country or self.default_country).upper())
+
+    def request_country(self, request) -> str:
+        """The country platform a request reached, from its Host header (item 1)."""
+        return host_country(request.host, self.default_country)
 
     # -- faults and budgets ------------------------------------------------------------------------------
     def inject_fault(self, endpoint: str, kind: str, count: int = 1) -> None:

@@ -279,3 +279,39 @@ def test_the_token_endpoint_accepts_a_form_encoded_code_exchange(http, state):
     response = _exchange(http, _code(http, state))
     assert response.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert response.status_code == 200
+
+
+def _on(host: str, token: str) -> dict:
+    return {**api_headers(token), "Host": host}
+
+
+def test_a_token_works_only_on_the_country_host_that_issued_it(server, state, tokens):
+    url = f"{server.url}/api/v1/{DIVISION}/financial/Journals"
+    assert httpx.get(url, headers=_on("start.exactonline.nl", tokens["access_token"])).status_code == 200
+    assert httpx.get(url, headers=_on("start.exactonline.be", tokens["access_token"])).status_code == 401
+    me = f"{server.url}/api/v1/current/Me"
+    assert httpx.get(me, headers=_on("start.exactonline.de", tokens["access_token"])).status_code == 401
+
+
+def test_a_division_lives_on_its_countrys_host_only(server, state):
+    state.seed_division(2222222, "Brussel B.V.", country="BE")
+    user_id = state.default_user().user_id
+    belgian, dutch = state.issue_tokens_for(user_id, country="BE"), state.issue_tokens_for(user_id, country="NL")
+    url = f"{server.url}/api/v1/2222222/financial/Journals"
+    assert httpx.get(url, headers=_on("start.exactonline.be", belgian["access_token"])).status_code == 200
+    assert httpx.get(url, headers=_on("start.exactonline.nl", dutch["access_token"])).status_code == 403
+    listed = httpx.get(
+        f"{server.url}/api/v1/2222222/system/Divisions", headers=_on("start.exactonline.be", belgian["access_token"])
+    )
+    assert [(row["Code"], row["Country"]) for row in listed.json()["d"]["results"]] == [(2222222, "BE")]
+
+
+def test_a_code_and_a_refresh_token_are_refused_on_another_countrys_host(http, state, tokens):
+    code = _code(http, state)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, **CLIENT}
+    assert http.post("/api/oauth2/token", data=form, headers={"Host": "start.exactonline.fr"}).status_code == 400
+    assert http.post("/api/oauth2/token", data=form, headers={"Host": "start.exactonline.nl"}).status_code == 200
+    state.clock.advance(580)
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **CLIENT}
+    wrong = http.post("/api/oauth2/token", data=refresh, headers={"Host": "start.exactonline.co.uk"})
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
