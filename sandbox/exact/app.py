@@ -20,11 +20,12 @@ from .sales_entries import SalesEntries
 from .sales_lines import SalesEntryLines
 from .schema import ME
 from .state import ExactState
+from .webhooks import WebhookSubscriptions
 
 RESOURCES = {
     cls.path: cls()
     for cls in (Accounts, SalesEntries, SalesEntryLines, Documents, DocumentAttachments, GLAccounts, Journals)
-    + (Costcenters, Costunits, VATCodes, Divisions, AllDivisions, HrmDivisions)
+    + (Costcenters, Costunits, VATCodes, Divisions, AllDivisions, HrmDivisions, WebhookSubscriptions)
 }
 API_PATH = re.compile(
     r"^/api/v1/(?P<division>\d+)/(?P<endpoint>[A-Za-z]+/[A-Za-z]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<nav>[A-Za-z]+))?/?$"

@@ -16,7 +16,8 @@ CONFIG_KEYS = {
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
     "filter_case_insensitive": "state", "max_post_bytes": "state", "mandatory_filter_endpoints": "state",
-    "top_bare_array": "state", "premium": "state", "default_country": "state", "contract_daily_limit": "fair_use",
+    "top_bare_array": "state", "premium": "state", "duplicate_webhook_topic": "state",
+    "webhook_attempts": "state", "webhook_retry_seconds": "state", "default_country": "state", "contract_daily_limit": "fair_use",
     "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
@@ -38,6 +39,7 @@ def _seed(state, body):
 
 def _client(state, body):
     client = state.register_client(body["client_id"], body["client_secret"], body.get("redirect_uris", []))
+    client.webhook_secret = body.get("webhook_secret") or client.webhook_secret
     return {"client_id": client.client_id, "redirect_uris": client.redirect_uris}
 
 
@@ -122,6 +124,7 @@ ROUTES = {
     ("POST", "contract-budget"): _contract_budget,
     ("GET", "state"): lambda state, body: state.snapshot(),
     ("GET", "requests"): lambda state, body: {"requests": list(state.request_log), "counts": state.counts()},
+    ("GET", "webhook-deliveries"): lambda state, body: {"deliveries": list(state.webhook_deliveries)},
     ("DELETE", "faults"): lambda state, body: state.faults.clear() or {"faults": 0},
 }  # fmt: skip
 

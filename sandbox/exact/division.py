@@ -82,6 +82,7 @@ class Division:
     default_payment_condition: str = DEFAULT_PAYMENT_CONDITION
     licence: str = "demo"  # system/AllDivisions lists the divisions of the URL division's licence
     country: str = "NL"  # the country platform (host) that holds the division (item 1)
+    webhooks: dict = field(default_factory=dict)  # webhooks/WebhookSubscriptions
 
     def payment_condition(self, code) -> dict | None:
         return self.payment_conditions.get(str(code).strip()) if code is not None else None

@@ -10,6 +10,10 @@ class Client:
     client_id: str
     client_secret: str
     redirect_uris: list[str] = field(default_factory=list)
+    webhook_secret: str = ""  # the app's webhook secret; the client secret when none is registered [U]
+
+    def __post_init__(self):
+        self.webhook_secret = self.webhook_secret or self.client_secret
 
     def accepts_redirect(self, uri: str) -> bool:
         """Exact requires the redirect URI to match a registered one exactly (release note 2106, picqer #463

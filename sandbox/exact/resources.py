@@ -89,9 +89,11 @@ def handle(resource: Resource, ctx: Ctx, method: str, key_text: str | None, nav:
     if method == "PUT":
         values, navs = parse_body(resource.spec, read_json(ctx), offset_mode=ctx.state.date_offset_mode, updating=True)
         resource.update(ctx, row, values, navs)
+        _notify(ctx, resource, "Update", row[resource.spec.key])
         return Response(status=204)
     if method == "DELETE":
         resource.delete(ctx, row)
+        _notify(ctx, resource, "Delete", row[resource.spec.key])
         return Response(status=204)
     raise ApiError(405, f"The HTTP method '{method}' is not allowed with a key.")
 
@@ -178,12 +180,19 @@ def _post(resource: Resource, ctx: Ctx) -> Response:
     body = read_json(ctx)
     values, navs = parse_body(resource.spec, body, offset_mode=ctx.state.date_offset_mode, updating=False)
     row = resource.create(ctx, values, navs)
+    _notify(ctx, resource, "Create", row[resource.spec.key])
     rendered = resource.render(ctx, row)
     if ctx.state.honour_prefer and "return=representation" not in ctx.request.headers.get("Prefer", ""):
         # Without the Prefer header Exact returns "all properties with the NULL value" [C S10, S18].
         keep = {"__metadata", resource.spec.key, *ALWAYS_RETURNED, *resource.spec.navigations}
         rendered = {name: (value if name in keep else None) for name, value in rendered.items()}
     return json_response({"d": rendered}, status=201)
+
+
+def _notify(ctx: Ctx, resource: Resource, action: str, key) -> None:
+    from .webhooks import notify  # webhooks builds on Resource; imported late to keep one import direction
+
+    notify(ctx, resource.path, action, key)
 
 
 def json_response(payload, status: int = 200) -> Response:

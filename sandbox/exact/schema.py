@@ -257,10 +257,25 @@ DIVISION = EntitySpec(
     },
 )
 
+WEBHOOK_SUBSCRIPTION = EntitySpec(
+    "WebhookSubscription",
+    "ID",
+    GUID,
+    {
+        "ID": (GUID, READ),
+        **_fields(RW, STR, "CallbackURL", "Topic"),
+        **_fields(READ, STR, "ClientID", "Description"),
+        **_fields(READ, GUID, "UserID", "Creator"),
+        "Division": (INT, READ),
+        "IsInstant": (BOOL, READ),
+        "Created": (DATE, READ),
+    },
+)
+
 ALL_DIVISION = EntitySpec("System.AllDivision", "Code", INT, DIVISION.fields)
 
 SPECS = {
     spec.name: spec
     for spec in (ACCOUNT, SALES_ENTRY, SALES_ENTRY_LINE, DOCUMENT, DOCUMENT_ATTACHMENT, GL_ACCOUNT, JOURNAL)
-    + (COST_CENTER, COST_UNIT, VAT_CODE, ME, DIVISION, ALL_DIVISION)
+    + (COST_CENTER, COST_UNIT, VAT_CODE, ME, DIVISION, ALL_DIVISION, WEBHOOK_SUBSCRIPTION)
 }

@@ -48,6 +48,7 @@ class ExactState:
             self.fair_use = FairUse()
             self.faults = FaultRegistry()
             self.request_log: list[dict] = []
+            self.webhook_deliveries: list[dict] = []
             self._configure_defaults()
             self.register_client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, [default_redirect_uri()])
 
@@ -69,6 +70,9 @@ class ExactState:
         self.max_post_bytes = 10 * 1024 * 1024  # [C S1]
         self.default_country = DEFAULT_COUNTRY  # the platform of hosts that are not Exact's (127.0.0.1...)
         self.mandatory_filter_endpoints = ["crm/Accounts"]  # others: resources.OPTIONAL_FILTER_FIELDS (item 23)
+        self.duplicate_webhook_topic = "refuse"  # or "allow": "Data already exists" is unverified [R]
+        self.webhook_attempts = 10  # a non-2xx delivery is retried about 10 times [R]
+        self.webhook_retry_seconds = 1.0  # first back-off, doubling each time
         self.top_bare_array = False  # $top answers {"d": [...]} when on (item 14); the object form by default
 
     # -- switches that live on sub-objects -------------------------------------------------------
