@@ -10,16 +10,18 @@ from werkzeug.serving import make_server
 class SandboxServer:
     """One simulator on 127.0.0.1; port 0 picks a free ephemeral port (tests)."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, ssl_context=None):
         self.app = app
-        self._server = make_server(host, port, app, threaded=True)
+        # An ssl.SSLContext serves HTTPS (clients that refuse plain http, e.g. the exactonline library).
+        self._server = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
         self.host = host
         self.port = self._server.server_port
+        self.scheme = "https" if ssl_context is not None else "http"
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
         # A short poll interval makes stop() quick: tests start and stop many servers.

@@ -13,10 +13,13 @@ STATUSES = {"A": "Geen", "S": "Suspect", "P": "Prospect", "C": "Klant"}
 # A POST without Status gets "A" (none) [U]: a client that forgets "C" then meets `Ongeldig: Klant (Type)`
 # when booking, as it would against a real division whose default is not "customer".
 DEFAULT_STATUS = "A"
-# Fields accepted by mandatory filtering (picqer #591 [R S15], abridged).
+# Fields accepted by mandatory filtering: the list of Exact's own refusal quoted in picqer #591 [R S15].
 FILTER_FIELDS = frozenset(
-    "AddressLine1 ChamberOfCommerce City Code Country Email ID IsSales Modified Name Postcode SearchCode Status "
-    "VATNumber".split()
+    "Accountant AccountManager AddressLine1 AddressLine2 AddressLine3 Blocked BRIN BSN ChamberOfCommerce City "
+    "Classification1 Classification2 Classification3 Classification4 Classification5 Classification6 "
+    "Classification7 Classification8 Classification Code CodeAtSupplier Country Created Email EndDate Fax ID "
+    "InvoiceAccount IsAccountant IsReseller IsSales IsSupplier MainContact Modified Name Parent Phone Postcode "
+    "PriceList Reseller RSIN SearchCode StartDate Status Type VATNumber".split()
 )
 
 
@@ -71,6 +74,9 @@ class Accounts(Resource):
         country = (row.get("Country") or "").strip().upper()
         if country and country not in ISO_COUNTRIES:
             messages.add("Ongeldige referentie: Land")
+        for field in ("PaymentConditionSales", "PaymentConditionPurchase"):
+            if row.get(field) is not None and ctx.division.payment_condition(row[field]) is None:
+                messages.add("Ongeldige referentie: Betalingsconditie")  # Bookzo [R S17]
         messages.raise_if_any()
 
     def _derive(self, ctx: Ctx, row: dict) -> None:
@@ -81,6 +87,10 @@ class Accounts(Resource):
         row["IsSales"] = row["Status"] == "C"  # derived, read-only [C S5]
         row["IsPurchase"] = True  # obsolete flag, read back true whatever was posted [C S10]
         row["StatusDescription"] = STATUSES[row["Status"]]
+        for field in ("PaymentConditionSales", "PaymentConditionPurchase"):
+            condition = ctx.division.payment_condition(row.get(field))
+            row[field] = condition["Code"] if condition else None
+            row[f"{field}Description"] = condition["Description"] if condition else None
         row["Division"] = ctx.division.code
         row["Modified"] = ctx.local_now
 

@@ -10,21 +10,23 @@ from . import control, oauth
 from .accounts import Accounts
 from .bulk_sync import BULK_SYNC_RESOURCES, check_select_required
 from .documents import DocumentAttachments, Documents
-from .errors import ApiError, BadRequest, BusinessError, error_body
-from .faults import AFTER, DropConnection, drop_connection
+from .errors import ERROR_SEPARATOR, ApiError, BadRequest, BusinessError, error_body
+from .faults import AFTER, INJECTED_429_LIMIT, DropConnection, drop_connection, injected_429
+from .language import request_language, translate
 from .lookups import Costcenters, Costunits, GLAccounts, Journals, VATCodes
-from .me import Divisions, me_response
+from .me import AllDivisions, Divisions, HrmDivisions, me_response
 from .query import parse_select
 from .resources import Ctx, handle, json_response
 from .sales_entries import SalesEntries
 from .sales_lines import SalesEntryLines
 from .schema import ME
 from .state import ExactState
+from .webhooks import WebhookSubscriptions
 
 RESOURCES = {
     cls.path: cls()
     for cls in (Accounts, SalesEntries, SalesEntryLines, Documents, DocumentAttachments, GLAccounts, Journals)
-    + (Costcenters, Costunits, VATCodes, Divisions)
+    + (Costcenters, Costunits, VATCodes, Divisions, AllDivisions, HrmDivisions, WebhookSubscriptions)
     + BULK_SYNC_RESOURCES
 }
 API_PATH = re.compile(
@@ -84,10 +86,18 @@ class ExactApp:
 
     # -- authentication ------------------------------------------------------------------------------
     def _bearer(self, request: Request):
-        found = self.state.tokens.authenticate(_token_text(request), self.state.clock.now())
+        country = self.state.request_country(request)  # a token works only on the host that issued it
+        found = self.state.tokens.authenticate(_token_text(request), self.state.clock.now(), country)
         if found is None:
             raise ApiError(401, "Unauthorized: the access token is missing, unknown or expired.")
         return found
+
+    def _reachable(self, request: Request, token, code: int):
+        """The division when it lives on this host's platform and the token's user may reach it, else None."""
+        division = self.state.divisions.get(code)
+        if division is None or division.code not in self.state.users[token.user_id].divisions:
+            return None
+        return division if division.country == self.state.request_country(request) else None
 
     def _check_accept(self, request: Request) -> None:
         accept = request.headers.get("Accept", "")
@@ -102,8 +112,8 @@ class ExactApp:
 
     def _download(self, request: Request) -> Response:
         token = self._bearer(request)
-        division = self.state.divisions.get(int(request.args.get("_Division_", "0") or 0))
-        if division is None or division.code not in self.state.users[token.user_id].divisions:
+        division = self._reachable(request, token, int(request.args.get("_Division_", "0") or 0))
+        if division is None:
             raise ApiError(self.state.foreign_division_status, "Wrong Division")
         attachment = division.attachments.get((request.args.get("ID") or "").lower())
         if attachment is None:
@@ -130,26 +140,37 @@ class ExactApp:
         except ApiError as error:
             if isinstance(error, BusinessError):
                 error.status = state.business_error_status
+                self._speak(error, request, token)
             response = error.to_response()
         state.limits.record_status(limiter_key, response.status_code, now)
         if token is not None and not _is_limit_429(response):
             response.headers.extend(state.limits.headers(token.client_id, division_code, now))
         return response
 
+    def _speak(self, error: BusinessError, request: Request, token) -> None:
+        """Business messages in the language asked for, else the user's (item 24)."""
+        user = self.state.users.get(token.user_id) if token is not None else None
+        language = request_language(request.headers.get("Accept-Language"), getattr(user, "language", None))
+        error.message = ERROR_SEPARATOR.join(translate(message, language) for message in error.messages)
+
     def _authorised(self, request: Request, environ, match, token) -> Response:
         state = self.state
-        division = state.divisions.get(int(match["division"]))
-        if division is None or division.code not in state.users[token.user_id].divisions:
+        division = self._reachable(request, token, int(match["division"]))
+        if division is None:
             # onFact reports "Wrong Division" when the user lost access [R S17]; 401 or 403 (item 12).
             raise ApiError(state.foreign_division_status, "Wrong Division")
         self._check_accept(request)
         if len(request.url) > MAX_URL:
             raise BadRequest("The URL is longer than the maximum of 6000 characters.")
         state.limits.count_call(token.client_id, division.code, state.clock.now())
+        if state.limits.enabled:
+            state.fair_use.count(division.licence, state.clock.now(), state.limits.daily_reset_tz)
         resource = RESOURCES.get(match["endpoint"])
         if resource is None:
             raise ApiError(404, f"Resource not found for the segment '{match['endpoint']}'.")
         kind = state.faults.take(request.method, match["endpoint"])
+        if kind in INJECTED_429_LIMIT:
+            return injected_429(kind, state.limits.headers(token.client_id, division.code, state.clock.now()))
         if kind and kind not in AFTER:
             return _fault_response(kind, environ)
         ctx = Ctx(state, division, request, request.host_url.rstrip("/"), state.clock.now())
@@ -174,14 +195,13 @@ def _token_text(request: Request) -> str:
 
 
 def _is_limit_429(response: Response) -> bool:
-    return response.status_code == 429 and any(h.startswith("X-RateLimit") for h in response.headers.keys())
+    """A 429 carries its own headers (only the exceeded limit's, or none): never the full set [K/R S6, S14]."""
+    return response.status_code == 429
 
 
 def _fault_response(kind: str, environ) -> Response:
     if kind == "drop":
         drop_connection(environ)
-    if kind == "429":
-        return Response(status=429)
     messages = {"500": "An unexpected error occurred.", "503": "Service unavailable."}
     return json_response(error_body(messages[kind]), status=int(kind))
 

@@ -16,9 +16,13 @@ CONFIG_KEYS = {
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
     "filter_case_insensitive": "state", "max_post_bytes": "state", "select_required": "state",
+    "mandatory_filter_endpoints": "state",
+    "top_bare_array": "state", "premium": "state", "duplicate_webhook_topic": "state",
+    "webhook_attempts": "state", "webhook_retry_seconds": "state", "default_country": "state", "contract_daily_limit": "fair_use",
     "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
+    "concurrent_refresh_refusal": "tokens",
 }  # fmt: skip
 
 
@@ -28,14 +32,21 @@ def _user_json(user: User) -> dict:
 
 
 def _seed(state, body):
-    options = {k: body[k] for k in ("journals", "gl_accounts", "cost_centers", "cost_units", "vat_codes") if k in body}
+    names = ("journals", "gl_accounts", "cost_centers", "cost_units", "vat_codes", "licence", "country")
+    options = {k: body[k] for k in names if k in body}
     division = state.seed_division(body["code"], body["name"], **options)
     return {"code": division.code, "name": division.name}
 
 
 def _client(state, body):
     client = state.register_client(body["client_id"], body["client_secret"], body.get("redirect_uris", []))
+    client.webhook_secret = body.get("webhook_secret") or client.webhook_secret
     return {"client_id": client.client_id, "redirect_uris": client.redirect_uris}
+
+
+def _redirect_uri(state, body):
+    state.register_redirect_uri(body["redirect_uri"], body.get("client_id", "eduexact-sandbox"))
+    return {"redirect_uris": state.clients[body.get("client_id", "eduexact-sandbox")].redirect_uris}
 
 
 def _user(state, body):
@@ -44,7 +55,7 @@ def _user(state, body):
 
 def _tokens(state, body):
     user_id = body.get("user_id") or state.default_user().user_id
-    return state.issue_tokens_for(user_id, body.get("client_id", "eduexact-sandbox"))
+    return state.issue_tokens_for(user_id, body.get("client_id", "eduexact-sandbox"), body.get("country"))
 
 
 def _fault(state, body):
@@ -86,8 +97,13 @@ def _budget(state, body):
     return {"consumed": body["calls"]}
 
 
+def _contract_budget(state, body):
+    state.consume_contract_budget(body["division"], int(body["calls"]))
+    return {"consumed": body["calls"]}
+
+
 def _config(state, body):
-    owners = {"state": state, "limits": state.limits, "tokens": state.tokens}
+    owners = {"state": state, "limits": state.limits, "tokens": state.tokens, "fair_use": state.fair_use}
     for key, value in body.items():
         if key not in CONFIG_KEYS:
             raise KeyError(f"unknown switch {key!r}")
@@ -105,9 +121,11 @@ ROUTES = {
     ("POST", "tokens"): _tokens, ("POST", "faults"): _fault, ("POST", "merge"): _merge,
     ("POST", "process"): _process, ("POST", "close-period"): _close_period, ("POST", "clock"): _clock,
     ("POST", "auto-approve"): _auto_approve, ("POST", "budget"): _budget, ("POST", "config"): _config,
-    ("POST", "reset"): _reset,
+    ("POST", "reset"): _reset, ("POST", "redirect-uri"): _redirect_uri,
+    ("POST", "contract-budget"): _contract_budget,
     ("GET", "state"): lambda state, body: state.snapshot(),
     ("GET", "requests"): lambda state, body: {"requests": list(state.request_log), "counts": state.counts()},
+    ("GET", "webhook-deliveries"): lambda state, body: {"deliveries": list(state.webhook_deliveries)},
     ("DELETE", "faults"): lambda state, body: state.faults.clear() or {"faults": 0},
 }  # fmt: skip
 

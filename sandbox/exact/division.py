@@ -47,6 +47,18 @@ DEFAULT_VAT_CODES = [
     {"Code": "7", "Description": "Voorbelasting hoog 21%", "Percentage": 0.21, "Type": "E", "VATTransactionType": "P"},
 ]
 
+# Payment conditions (cashflow/PaymentConditions): code, description and days until due. An account's
+# `PaymentConditionSales` decides an entry's due date when DueDate is not given (notes 5.1, 5.2); the
+# division's default applies to accounts without one [U].
+DEFAULT_PAYMENT_CONDITIONS = [
+    {"Code": "00", "Description": "Direct", "PaymentDays": 0},
+    {"Code": "14", "Description": "Binnen 14 dagen", "PaymentDays": 14},
+    {"Code": "15", "Description": "Binnen 15 dagen", "PaymentDays": 15},
+    {"Code": "30", "Description": "Binnen 30 dagen", "PaymentDays": 30},
+    {"Code": "60", "Description": "Binnen 60 dagen", "PaymentDays": 60},
+]
+DEFAULT_PAYMENT_CONDITION = "30"
+
 
 @dataclass
 class Division:
@@ -66,6 +78,14 @@ class Division:
     attachments: dict = field(default_factory=dict)
     closed_periods: set = field(default_factory=set)
     next_document_hid: int = 1
+    payment_conditions: dict = field(default_factory=dict)  # code -> row
+    default_payment_condition: str = DEFAULT_PAYMENT_CONDITION
+    licence: str = "demo"  # system/AllDivisions lists the divisions of the URL division's licence
+    country: str = "NL"  # the country platform (host) that holds the division (item 1)
+    webhooks: dict = field(default_factory=dict)  # webhooks/WebhookSubscriptions
+
+    def payment_condition(self, code) -> dict | None:
+        return self.payment_conditions.get(str(code).strip()) if code is not None else None
 
     def journal_by_code(self, code: str | None) -> dict | None:
         return _by_code(self.journals, code)
@@ -104,6 +124,9 @@ def build_lookups(division: Division, journals, gl_accounts, cost_centers, cost_
         _add(division.cost_centers, division, {"Active": True, **row})
     for row in cost_units or DEFAULT_COST_UNITS:
         _add(division.cost_units, division, dict(row))
+    repad_vat_codes(division, pad_vat)
+    for row in DEFAULT_PAYMENT_CONDITIONS:
+        division.payment_conditions[row["Code"]] = dict(row)
 
 
 def _add(store: dict, division: Division, row: dict) -> None:
@@ -128,5 +151,19 @@ def _gl_account(row: dict) -> dict:
 
 def _vat_code(row: dict, pad: bool) -> dict:
     out = {"IsBlocked": False, "Type": "E", "VATTransactionType": "S", **row}
-    out["Code"] = str(out["Code"]).ljust(3) if pad else str(out["Code"]).strip()
+    out["Code"] = vat_code_text(out["Code"], pad)
     return out
+
+
+def vat_code_text(code, pad: bool) -> str:
+    """A VAT code as stored: right-padded to 3 characters ('2  ') or trimmed ('2')."""
+    return str(code).strip().ljust(3) if pad else str(code).strip()
+
+
+def repad_vat_codes(division: Division, pad: bool) -> None:
+    """Store every VAT code of the division (and the GL accounts' default codes) padded or trimmed."""
+    for row in division.vat_codes.values():
+        row["Code"] = vat_code_text(row["Code"], pad)
+    for row in division.gl_accounts.values():
+        if str(row.get("VATCode") or "").strip():
+            row["VATCode"] = vat_code_text(row["VATCode"], pad)

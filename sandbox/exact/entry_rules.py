@@ -85,8 +85,24 @@ def derive_period(entry: dict, supplied: dict, today: datetime) -> None:
         entry["ReportingYear"] = entry["EntryDate"].year
     if "ReportingPeriod" not in supplied:
         entry["ReportingPeriod"] = entry["EntryDate"].month
-    if entry.get("DueDate") is None:
-        entry["DueDate"] = entry["EntryDate"] + timedelta(days=30)  # default payment condition [U]
+
+
+def derive_due_date(division: Division, entry: dict, messages: Messages) -> None:
+    """`DueDate` is computed from EntryDate + PaymentCondition when omitted [C S5]. The condition is the one
+    posted, else the customer's `PaymentConditionSales`, else the division's default (notes 5.1, 5.2)."""
+    code = entry.get("PaymentCondition")
+    if code is None:
+        customer = division.accounts.get(entry.get("Customer") or "") or {}
+        code = customer.get("PaymentConditionSales") or division.default_payment_condition
+    condition = division.payment_condition(code)
+    if condition is None:
+        messages.add("Ongeldige referentie: Betalingsconditie")  # Bookzo [R S17]
+        return
+    entry["PaymentCondition"], entry["PaymentConditionDescription"] = condition["Code"], condition["Description"]
+    if (entry.get("DueDate") is None or entry.get("_DueDateDerived")) and entry.get("EntryDate") is not None:
+        # A derived due date follows later changes of the date or condition; a posted one stays [U].
+        entry["DueDate"] = entry["EntryDate"] + timedelta(days=condition["PaymentDays"])
+        entry["_DueDateDerived"] = True
 
 
 def closed_period_message(division: Division, entry: dict) -> str | None:
@@ -106,30 +122,44 @@ def ensure_mutable(division: Division, entry: dict) -> None:
 
 
 def assign_entry_number(division: Division, entry: dict, messages: Messages, mode: str) -> None:
-    """Per-journal, per-year numbering, "YYJJ0001" style (ossobv README [K]); client numbers accepted when
-    free, a duplicate refused with `In gebruik: Boekstuknummer.` [R S17] or replaced (mode "replace")."""
+    """For a sales journal `EntryNumber` is the invoice number [C S5]: a client may supply either (or both,
+    equal); it is accepted when free in the journal, a duplicate refused with `In gebruik: Boekstuknummer.`
+    [R S17] or replaced by the next free number (mode "replace", ossobv's "silently ignored" [K S7])."""
+    supplied = [n for n in (entry.get("EntryNumber"), entry.get("InvoiceNumber")) if n is not None]
+    if len(set(supplied)) > 1:
+        messages.add("Ongeldig: Factuurnummer")  # two different numbers for one sales invoice [U]
+        return
     taken = {
         other["EntryNumber"]
         for other in division.entries.values()
         if other["Journal"] == entry["Journal"] and other["EntryID"] != entry["EntryID"]
     }
-    if entry.get("EntryNumber") in taken:
+    number = supplied[0] if supplied else None
+    if number in taken:
         if mode != "replace":
             messages.add("In gebruik: Boekstuknummer.")
             return
-        entry["EntryNumber"] = None
-    if entry.get("EntryNumber") is None:
-        entry["EntryNumber"] = _next_number(entry, taken)
-    if entry.get("InvoiceNumber") is None:
-        entry["InvoiceNumber"] = entry["EntryNumber"]
+        number = None
+    if number is None:
+        number = _next_number(division, entry)
+    entry["EntryNumber"] = entry["InvoiceNumber"] = number
 
 
-def _next_number(entry: dict, taken: set) -> int:
+def _next_number(division: Division, entry: dict) -> int:
+    """The journal's yearly free-number range, "YYJJ0001" style (ossobv README [K]): one past the highest
+    number of that journal and year, client-supplied ones included, so an automatic number is never taken."""
     journal = str(entry.get("Journal") or "0")
     journal_part = int(journal) if journal.isdigit() and int(journal) < 100 else 0
     base = (entry["ReportingYear"] % 100) * 1_000_000 + journal_part * 10_000
-    in_range = [n for n in taken if n is not None and base < n < base + 10_000]
-    return max(in_range, default=base) + 1
+    numbers = [
+        other["EntryNumber"]
+        for other in division.entries.values()
+        if other["Journal"] == entry.get("Journal")
+        and other["ReportingYear"] == entry["ReportingYear"]
+        and other["EntryID"] != entry["EntryID"]
+        and other["EntryNumber"] is not None
+    ]
+    return max([base, *numbers]) + 1
 
 
 def recompute_totals(division: Division, entry: dict, posted_type: int | None = None) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-KINDS = ("500", "503", "429", "drop", "commit_then_drop", "commit_then_500")
-BEFORE = {"500", "503", "429", "drop"}  # the request is not processed
+from werkzeug.wrappers import Response
+
+KINDS = ("500", "503", "429", "429_daily", "429_bare", "drop", "commit_then_drop", "commit_then_500")
+BEFORE = {"500", "503", "429", "429_daily", "429_bare", "drop"}  # the request is not processed
+# An injected 429 stands for budget used by another app or process (picqer #646 [R S14]). Exact then sends
+# only the exceeded limit's headers, showing it used up [K/R S6, S14]; in 2019 some 429s had none (#255).
+INJECTED_429_LIMIT = {"429": "minutely", "429_daily": "daily", "429_bare": None}
 AFTER = {"commit_then_drop", "commit_then_500"}  # processed and committed, the answer is lost
 
 
@@ -45,6 +50,20 @@ class FaultRegistry:
 
     def clear(self) -> None:
         self.faults.clear()
+
+
+def injected_429(kind: str, limit_headers: dict) -> Response:
+    """The empty 429 of an injected fault, with only the exceeded limit's headers and `Remaining` 0, so a
+    client that trusts the headers backs off until that limit's reset (notes 4.3). `limit_headers` are the
+    limiter's headers of this call (both limits); none at all for "429_bare"."""
+    which = INJECTED_429_LIMIT[kind]
+    prefix = {"minutely": "X-RateLimit-Minutely-", "daily": "X-RateLimit-"}.get(which or "", "")
+    headers = {}
+    for name, value in limit_headers.items():
+        minutely = name.startswith("X-RateLimit-Minutely-")
+        if which and name.startswith(prefix) and minutely == (which == "minutely"):
+            headers[name] = "0" if name.endswith("-Remaining") else value
+    return Response(b"", status=429, headers=headers)
 
 
 def drop_connection(environ) -> None:

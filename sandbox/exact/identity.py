@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 
 @dataclass
@@ -11,19 +10,15 @@ class Client:
     client_id: str
     client_secret: str
     redirect_uris: list[str] = field(default_factory=list)
+    webhook_secret: str = ""  # the app's webhook secret; the client secret when none is registered [U]
+
+    def __post_init__(self):
+        self.webhook_secret = self.webhook_secret or self.client_secret
 
     def accepts_redirect(self, uri: str) -> bool:
-        """Exact requires an exactly matching HTTPS URI, with no extra query parameters (release note 2106,
-        picqer #463 [R]). A client registered without URIs (the sandbox default) accepts any https URI and
-        plain-http loopback URIs, so local development works; a query string is still refused."""
-        if self.redirect_uris:
-            return uri in self.redirect_uris
-        parts = urlsplit(uri)
-        if parts.query or parts.fragment:
-            return False
-        if parts.scheme == "https":
-            return bool(parts.netloc)
-        return parts.scheme == "http" and (parts.hostname in ("localhost", "127.0.0.1"))
+        """Exact requires the redirect URI to match a registered one exactly (release note 2106, picqer #463
+        [R]): no other path, port, trailing slash or query. A client registered without URIs accepts none."""
+        return uri in self.redirect_uris
 
 
 @dataclass

@@ -1,11 +1,12 @@
-"""`current/Me` (no division in the URL, not counted [C S1]) and `system/Divisions`."""
+"""`current/Me` (no division in the URL, not counted [C S1]) and the division lists: `system/Divisions`,
+`system/AllDivisions` and `hrm/Divisions` (notes section 2)."""
 
 from __future__ import annotations
 
 from .identity import User
 from .odata import AMSTERDAM, entity_uri, serialise
 from .resources import Ctx, Resource, json_response
-from .schema import DIVISION, ME
+from .schema import ALL_DIVISION, DIVISION, ME
 
 
 def me_response(state, user: User, base_url: str, select: list[str] | None):
@@ -50,7 +51,34 @@ class Divisions(Resource):
 
     def store(self, ctx: Ctx) -> dict:
         user = ctx.state.users[ctx.user_id]
-        return {code: _division_row(ctx, code, user) for code in user.divisions if code in ctx.state.divisions}
+        divisions = ctx.state.divisions
+        reachable = [code for code in user.divisions if code in divisions and divisions[code].country == ctx.country]
+        return {code: _division_row(ctx, code, user) for code in reachable}
+
+
+class HrmDivisions(Divisions):
+    """The HRM view of the same divisions (ossobv's get_divisions uses `hrm/Divisions?$select=Code,Description`
+    [K S7])."""
+
+    path = "hrm/Divisions"
+
+
+class AllDivisions(Divisions):
+    """All divisions of the licence that owns the division in the URL, including those the user cannot reach
+    [C S8 "Good to know"]."""
+
+    path = "system/AllDivisions"
+    spec = ALL_DIVISION
+
+    def store(self, ctx: Ctx) -> dict:
+        user = ctx.state.users[ctx.user_id]
+        licence = ctx.division.licence
+        codes = [
+            code
+            for code, division in ctx.state.divisions.items()
+            if division.licence == licence and division.country == ctx.country
+        ]
+        return {code: _division_row(ctx, code, user) for code in sorted(codes)}
 
 
 def _division_row(ctx: Ctx, code: int, user: User) -> dict:
@@ -63,7 +91,7 @@ def _division_row(ctx: Ctx, code: int, user: User) -> dict:
         "Customer": division.customer_id,
         "CustomerName": division.name,
         "CustomerCode": str(division.hid).rjust(18),
-        "Country": "NL",
+        "Country": division.country,
         "Currency": "EUR",
         "Status": 1,
         "BlockingStatus": 0,

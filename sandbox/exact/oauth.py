@@ -59,7 +59,8 @@ def authorize(state, request: Request) -> Response:
     if request.method == "POST" and source.get("decision") != "approve":
         return redirect(_with_params(redirect_uri, {"error": "access_denied", "state": echo}))
     if request.method == "POST" or state.auto_approve:
-        code = state.tokens.new_code(client.client_id, user.user_id, redirect_uri, state.clock.now())
+        country = state.request_country(request)
+        code = state.tokens.new_code(client.client_id, user.user_id, redirect_uri, state.clock.now(), country)
         return redirect(_with_params(redirect_uri, {"code": code, "state": echo}))
     # `force_login` is accepted and needs nothing here: the sandbox keeps no browser session.
     return _consent_page(client.client_id, user, source)
@@ -95,7 +96,7 @@ def token(state, request: Request, environ) -> Response:
 def _fault_before(kind: str, environ) -> Response:
     if kind == "drop":
         drop_connection(environ)
-    if kind == "429":
+    if kind.startswith("429"):  # the token endpoint sends no rate-limit headers
         return Response(status=429)
     return _json(int(kind), GATEWAY_FAULT)
 
@@ -108,14 +109,13 @@ def _grant(state, request: Request) -> dict:
     client = state.clients.get(client_id or "")
     if client is None or client.client_secret != secret:
         raise TokenError(400, "invalid_client")  # exact text unknown [U]
-    now = state.clock.now()
+    now, country = state.clock.now(), state.request_country(request)
     grant_type = request.form.get("grant_type")
     if grant_type == "authorization_code":
-        return state.tokens.exchange_code(
-            client_id, request.form.get("code", ""), request.form.get("redirect_uri", ""), now
-        )
+        code, redirect_uri = request.form.get("code", ""), request.form.get("redirect_uri", "")
+        return state.tokens.exchange_code(client_id, code, redirect_uri, now, country)
     if grant_type == "refresh_token":
-        return state.tokens.refresh(client_id, request.form.get("refresh_token", ""), now)
+        return state.tokens.refresh(client_id, request.form.get("refresh_token", ""), now, country)
     raise TokenError(400, "unsupported_grant_type")
 
 

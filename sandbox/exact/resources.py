@@ -30,6 +30,11 @@ class Ctx:
     client_id: str | None = None
 
     @property
+    def country(self) -> str:
+        """The country platform this request reached (item 1)."""
+        return self.state.request_country(self.request)
+
+    @property
     def local_now(self) -> datetime:
         return local_naive(self.now)
 
@@ -84,9 +89,11 @@ def handle(resource: Resource, ctx: Ctx, method: str, key_text: str | None, nav:
     if method == "PUT":
         values, navs = parse_body(resource.spec, read_json(ctx), offset_mode=ctx.state.date_offset_mode, updating=True)
         resource.update(ctx, row, values, navs)
+        _notify(ctx, resource, "Update", row[resource.spec.key])
         return Response(status=204)
     if method == "DELETE":
         resource.delete(ctx, row)
+        _notify(ctx, resource, "Delete", row[resource.spec.key])
         return Response(status=204)
     raise ApiError(405, f"The HTTP method '{method}' is not allowed with a key.")
 
@@ -114,11 +121,29 @@ def read_json(ctx: Ctx):
         raise stream_error("The request should be a valid top-level resource object.") from exc
 
 
-def _list(resource: Resource, ctx: Ctx, rows: list[dict], path: str) -> Response:
+# Endpoints with a sync counterpart that Exact may put under mandatory filtering (rolled out per endpoint since
+# July 2021 [C S1, S4]); the fields each would accept are assumed [U]. Switched on through
+# `state.mandatory_filter_endpoints` (default: crm/Accounts only, the one seen refusing, picqer #591 [R]).
+OPTIONAL_FILTER_FIELDS = {
+    "documents/Documents": frozenset({"ID", "Account", "Subject", "Type", "Created", "Modified", "DocumentDate"}),
+    "documents/DocumentAttachments": frozenset({"ID", "Document"}),
+    "salesentry/SalesEntries": frozenset(
+        {"EntryID", "EntryNumber", "InvoiceNumber", "YourRef", "Customer", "EntryDate", "Modified", "Journal"}
+    ),
+    "salesentry/SalesEntryLines": frozenset({"ID", "EntryID", "GLAccount"}),
+    "financial/GLAccounts": frozenset({"ID", "Code", "Type", "Modified"}),
+}
+
+
+def _list(resource: Resource, ctx: Ctx, rows: list[dict], path: str, nested: bool = False) -> Response:
     query = parse_query(ctx.request.args, resource.spec, ctx.state.filter_case_insensitive)
-    _check_mandatory_filter(resource, query)
+    if not nested:  # a navigation list (an entry's lines) is filtered by its parent's key already
+        _check_mandatory_filter(resource, ctx, query)
     page, more = select_rows(rows, resource.spec, query)
     results = [resource.render(ctx, row, query.select, query.expand) for row in page]
+    if query.top is not None and ctx.state.top_bare_array:
+        # With $top Exact answered a bare array `{"d": [...]}` (tim-online's Go client [K/U], item 14).
+        return json_response({"d": results})
     envelope: dict = {"results": results}
     if more:
         base = f"{ctx.base_url}/api/v1/{ctx.division.code}/{path}"
@@ -126,9 +151,11 @@ def _list(resource: Resource, ctx: Ctx, rows: list[dict], path: str) -> Response
     return json_response({"d": envelope})
 
 
-def _check_mandatory_filter(resource: Resource, query) -> None:
-    """Mandatory filtering since July 2021 (picqer #591 [R S15])."""
-    allowed = resource.mandatory_filter
+def _check_mandatory_filter(resource: Resource, ctx: Ctx, query) -> None:
+    """Mandatory filtering since July 2021 (picqer #591 [R S15]) on the endpoints switched on."""
+    if resource.path not in ctx.state.mandatory_filter_endpoints:
+        return
+    allowed = resource.mandatory_filter or OPTIONAL_FILTER_FIELDS.get(resource.path)
     if allowed and (query.filter is None or not (query.filter.properties & allowed)):
         raise BadRequest(
             "This endpoint has mandatory filtering applied. A GET request for this endpoint must have a $filter "
@@ -139,7 +166,7 @@ def _check_mandatory_filter(resource: Resource, query) -> None:
 def _get_one(resource: Resource, ctx: Ctx, row: dict, nav: str | None) -> Response:
     if nav:
         child, rows = resource.children(ctx, row, nav)
-        return _list(child, ctx, rows, f"{resource.path}({row_key_text(resource, row)})/{nav}")
+        return _list(child, ctx, rows, f"{resource.path}({row_key_text(resource, row)})/{nav}", nested=True)
     query = parse_query(ctx.request.args, resource.spec, ctx.state.filter_case_insensitive)
     return json_response({"d": resource.render(ctx, row, query.select, query.expand)})
 
@@ -153,12 +180,19 @@ def _post(resource: Resource, ctx: Ctx) -> Response:
     body = read_json(ctx)
     values, navs = parse_body(resource.spec, body, offset_mode=ctx.state.date_offset_mode, updating=False)
     row = resource.create(ctx, values, navs)
+    _notify(ctx, resource, "Create", row[resource.spec.key])
     rendered = resource.render(ctx, row)
     if ctx.state.honour_prefer and "return=representation" not in ctx.request.headers.get("Prefer", ""):
         # Without the Prefer header Exact returns "all properties with the NULL value" [C S10, S18].
         keep = {"__metadata", resource.spec.key, *ALWAYS_RETURNED, *resource.spec.navigations}
         rendered = {name: (value if name in keep else None) for name, value in rendered.items()}
     return json_response({"d": rendered}, status=201)
+
+
+def _notify(ctx: Ctx, resource: Resource, action: str, key) -> None:
+    from .webhooks import notify  # webhooks builds on Resource; imported late to keep one import direction
+
+    notify(ctx, resource.path, action, key)
 
 
 def json_response(payload, status: int = 200) -> Response:

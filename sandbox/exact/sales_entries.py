@@ -6,6 +6,7 @@ from .entry_rules import (
     assign_entry_number,
     check_header,
     closed_period_message,
+    derive_due_date,
     derive_period,
     ensure_mutable,
     payment_reference,
@@ -44,6 +45,7 @@ class SalesEntries(Resource):
         derive_period(entry, values, ctx.local_now)
         messages = Messages()
         journal = check_header(division, entry, messages)
+        derive_due_date(division, entry, messages)
         lines = [new_line(division, entry["EntryID"], v, n) for n, v in enumerate(_inline_lines(ctx, navs), 1)]
         if not lines:
             messages.add("Verplicht: Boekingsregels")  # at least one line [C S8 "Good to know"]
@@ -67,9 +69,14 @@ class SalesEntries(Resource):
         nested = _existing_nested_lines(ctx, row, navs)
         candidate = {**row, **values}
         if "EntryDate" in values:
-            candidate["ReportingYear"] = candidate["ReportingPeriod"] = None
+            # A new date moves the period, unless the same body names the period itself (ossobv and
+            # openstudio send EntryDate, ReportingYear and ReportingPeriod together [K S7, S12]).
             derive_period(candidate, values, ctx.local_now)
         messages = Messages()
+        if "DueDate" in values:
+            candidate["_DueDateDerived"] = False
+        if {"PaymentCondition", "Customer", "EntryDate"} & set(values):
+            derive_due_date(division, candidate, messages)
         journal = check_header(division, candidate, messages)
         messages.add_optional(closed_period_message(division, candidate))
         assign_entry_number(division, candidate, messages, ctx.state.duplicate_entry_number)

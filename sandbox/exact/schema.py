@@ -37,6 +37,39 @@ def _fields(mode: str, typ: str, *names: str) -> dict[str, tuple[str, str]]:
     return {name: (typ, mode) for name in names}
 
 
+# The rest of Exact's Account properties (S5 metadata; the full record ossobv's elements/relation.py shows
+# [K S7]), so that a client posting them is not refused as sending unknown properties (item 18).
+ACCOUNT_MORE = {
+    **_fields(RW, GUID, "AccountManager", "Accountant", "ActivitySector", "ActivitySubSector", "BusinessType"),
+    **_fields(RW, GUID, "Classification", "Classification1", "Classification2", "Classification3"),
+    **_fields(RW, GUID, "Classification4", "Classification5", "Classification6", "Classification7"),
+    **_fields(RW, GUID, "Classification8", "CompanySize", "Document", "GLAP", "GLAR", "GLAccountPurchase"),
+    **_fields(RW, GUID, "GLAccountSales", "LeadSource", "PriceList", "Reseller", "ShippingMethod", "BRIN"),
+    **_fields(RW, STR, "CodeAtSupplier", "Costcenter", "DunsNumber", "Fax", "IntraStatArea"),
+    **_fields(RW, STR, "IntraStatDeliveryTerm", "IntraStatSystem", "IntraStatTransactionA"),
+    **_fields(RW, STR, "IntraStatTransactionB", "IntraStatTransportMethod", "LogoFileName", "PhoneExtension"),
+    **_fields(RW, STR, "PaymentConditionPurchase", "PurchaseCurrency", "PurchaseVATCode", "VATLiability"),
+    **_fields(RW, STR, "EORINumber", "GlnNumber", "OINNumber", "BSN", "LanguageCode"),
+    **_fields(RW, INT, "InvoiceAttachmentType", "InvoicingMethod", "ConsolidationScenario", "CostPaid"),
+    **_fields(RW, INT, "IsAccountant", "IsAgency", "IsCompetitor", "IsMailing", "PurchaseLeadDays"),
+    **_fields(RW, INT, "SecurityLevel", "SeparateInvPerProject", "SeparateInvPerSubscription", "ShippingLeadDays"),
+    **_fields(RW, FLOAT, "CreditLinePurchase", "CreditLineSales", "DiscountPurchase", "DiscountSales"),
+    **_fields(RW, FLOAT, "Latitude", "Longitude"),
+    **_fields(RW, BOOL, "CanDropShip", "IsBank", "IsMember", "IsPilot", "IsReseller", "RecepientOfCommissions"),
+    **_fields(RW, BOOL, "AutomaticProcessProposedEntry", "ShowRemarkForSales"),
+    **_fields(RW, DATE, "ControlledDate", "CustomerSince", "EndDate", "StartDate"),
+    "Logo": (BINARY, RW),
+    **_fields(READ, STR, "AccountManagerFullName", "ClassificationDescription", "CostcenterDescription"),
+    **_fields(READ, STR, "CreatorFullName", "InvoiceAccountCode", "InvoiceAccountName", "LanguageDescription"),
+    **_fields(READ, STR, "LogoThumbnailUrl", "LogoUrl", "ModifierFullName", "PaymentConditionPurchaseDescription"),
+    **_fields(READ, STR, "PaymentConditionSalesDescription", "PurchaseCurrencyDescription", "ResellerCode"),
+    **_fields(READ, STR, "ResellerName", "SalesCurrencyDescription", "SalesVATCodeDescription", "StateName"),
+    **_fields(READ, STR, "PurchaseVATCodeDescription"),
+    **_fields(READ, GUID, "Creator", "Modifier"),
+    **_fields(READ, INT, "AccountManagerHID"),
+    **_fields(READ, DATE, "StatusSince"),
+}
+
 ACCOUNT = EntitySpec(
     "Account",
     "ID",
@@ -53,6 +86,7 @@ ACCOUNT = EntitySpec(
         **_fields(READ, STR, "Type", "CountryName", "StatusDescription"),
         **_fields(READ, DATE, "Created", "Modified"),
         "Division": (INT, READ),
+        **ACCOUNT_MORE,
     },
     {"BankAccounts": "BankAccount"},
     {"Name": 50, "Email": 100, "AddressLine1": 100, "Postcode": 20, "City": 50, "VATNumber": 30},
@@ -223,8 +257,25 @@ DIVISION = EntitySpec(
     },
 )
 
+WEBHOOK_SUBSCRIPTION = EntitySpec(
+    "WebhookSubscription",
+    "ID",
+    GUID,
+    {
+        "ID": (GUID, READ),
+        **_fields(RW, STR, "CallbackURL", "Topic"),
+        **_fields(READ, STR, "ClientID", "Description"),
+        **_fields(READ, GUID, "UserID", "Creator"),
+        "Division": (INT, READ),
+        "IsInstant": (BOOL, READ),
+        "Created": (DATE, READ),
+    },
+)
+
+ALL_DIVISION = EntitySpec("System.AllDivision", "Code", INT, DIVISION.fields)
+
 SPECS = {
     spec.name: spec
     for spec in (ACCOUNT, SALES_ENTRY, SALES_ENTRY_LINE, DOCUMENT, DOCUMENT_ATTACHMENT, GL_ACCOUNT, JOURNAL)
-    + (COST_CENTER, COST_UNIT, VAT_CODE, ME, DIVISION)
+    + (COST_CENTER, COST_UNIT, VAT_CODE, ME, DIVISION, ALL_DIVISION, WEBHOOK_SUBSCRIPTION)
 }

@@ -21,7 +21,7 @@ from plugin.models import ExactConnection
 from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
 from sync.exact.budget import budget_claim, minutely_wait
-from sync.exact.http import RateLimits, error_for, exact_json, make_http_client, transport_error_for
+from sync.exact.http import RateLimits, error_for, exact_json, exact_message, make_http_client, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
 from sync.exact.regions import exact_base_url
 from sync.exact.tokens import access_token_for, connection_refused, token_is_brand_new
@@ -35,6 +35,14 @@ REFUSED_MESSAGE = (
     "Exact Online refused a new access token (the Exact user may have lost access to the division); "
     "reconnect Exact Online on the settings page."
 )
+
+
+def _forbidden_message(response: httpx.Response) -> str:
+    said = exact_message(response) or "403 Forbidden"
+    return (
+        f"Exact Online refuses the connected user access to the division ({said}); give the user access to "
+        "the division in Exact Online, or choose another division on the settings page, then reconnect Exact Online."
+    )
 
 
 def _quote(value: str) -> str:
@@ -334,6 +342,10 @@ class ExactClient:
             response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
             response = self._after_401(method, url, token, params, payload, headers)
+        if response.status_code == 403:
+            # Missing rights ("Wrong Division"): every call of this connection would earn the same 403, and
+            # each counts toward Exact's 10 errors an hour, so the sync pauses until the administrator acts.
+            raise connection_refused(self.connection, _forbidden_message(response))
         self._record(response)
         if response.is_success:
             return response

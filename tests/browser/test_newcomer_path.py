@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def world(settings, live_server, exact_sandbox, eduframe_sandbox):
     settings.PUBLIC_URL = live_server.url
+    exact_sandbox.state.register_redirect_uri(f"{live_server.url}/exact/callback")  # registered exactly
     settings.EDUFRAME_CLIENT_ID = None
     exact_sandbox.state.seed_division(**EXACT_DEMO_DIVISION)
     state = eduframe_sandbox.state

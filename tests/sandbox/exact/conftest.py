@@ -12,7 +12,7 @@ from sandbox.exact.clock import SandboxClock
 from sandbox.exact.state import ExactState
 from sandbox.server import SandboxServer
 
-from .helpers import DIVISION, api_headers
+from .helpers import DIVISION, REDIRECT_URI, api_headers
 
 # 10:00:30 UTC on a Friday: mid-minute, so minute windows are predictable.
 FROZEN = datetime(2025, 3, 14, 10, 0, 30, tzinfo=UTC)
@@ -21,6 +21,7 @@ FROZEN = datetime(2025, 3, 14, 10, 0, 30, tzinfo=UTC)
 @pytest.fixture
 def state() -> ExactState:
     state = ExactState(SandboxClock(frozen_at=FROZEN))
+    state.register_redirect_uri(REDIRECT_URI)  # whatever PUBLIC_URL the outer environment has
     state.seed_division(DIVISION, "Demo Academy B.V.")
     return state
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 DIVISION = 1234567
+# The built-in client's registered redirect URI: the contract's {PUBLIC_URL}/exact/callback on the default.
+REDIRECT_URI = "http://localhost:8000/exact/callback"
 
 
 def api_headers(access_token: str) -> dict:

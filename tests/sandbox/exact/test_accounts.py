@@ -66,6 +66,8 @@ def test_listing_accounts_without_a_filter_is_refused(api):
     response = api.get("crm/Accounts")
     assert response.status_code == 400
     assert error_text(response).startswith("This endpoint has mandatory filtering applied.")
+    assert ",Classification1," in error_text(response)  # the whole list Exact names (picqer #591)
+    assert api.get("crm/Accounts", params={"$filter": "Classification1 eq null"}).status_code == 200
     assert api.get("crm/Accounts", params={"$filter": ""}).status_code == 400
 
 
@@ -92,3 +94,30 @@ def test_a_merged_account_disappears_and_its_entries_move_to_the_survivor(api, s
     assert api.get(f"crm/Accounts(guid'{entry['Customer']}')").status_code == 404
     moved = api.get(f"salesentry/SalesEntries(guid'{entry['EntryID']}')").json()["d"]
     assert moved["Customer"] == survivor["ID"]
+
+
+def test_the_properties_exact_has_are_accepted_and_read_only_ones_silently_ignored(api):
+    body = {
+        "Code": f"{255:>18}",
+        "PaymentConditionSales": 15,
+        "PaymentConditionSalesDescription": "Binnen 15 dagen",
+        "InvoiceAttachmentType": 0,
+        "Classification1": "0b6f2c7e-1111-4a2b-8c3d-4e5f6a7b8c9d",
+        "AccountManager": "0b6f2c7e-2222-4a2b-8c3d-4e5f6a7b8c9d",
+        "IsSales": True,
+        "IsPurchase": True,
+        "CreditLineSales": 500,
+        "StartDate": "2025-01-01",
+    }
+    created = create_customer(api, **body)
+    assert created["PaymentConditionSales"] == "15"
+    assert created["PaymentConditionSalesDescription"] == "Binnen 15 dagen"
+    assert created["InvoiceAttachmentType"] == 0
+    assert created["Classification1"] == body["Classification1"]
+    assert created["CreditLineSales"] == 500
+
+
+def test_a_payment_condition_that_does_not_exist_is_refused(api):
+    response = api.post("crm/Accounts", json={"Name": "Acme", "Status": "C", "PaymentConditionSales": "99"})
+    assert response.status_code == 500
+    assert error_text(response) == "Ongeldige referentie: Betalingsconditie"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .helpers import DIVISION, api_headers, create_customer, create_entry, error_text
+from .helpers import DIVISION, api_headers, create_customer, create_entry, entry_body, error_text, gl_id, line
 
 
 def test_a_collection_pages_by_60_with_a_next_link_that_keeps_select_and_filter(api, state):
@@ -29,6 +29,31 @@ def test_skip_is_refused(api):
 
 def test_top_limits_the_rows(api):
     assert len(api.get("financial/GLAccounts", params={"$top": "2"}).json()["d"]["results"]) == 2
+
+
+def test_a_switch_makes_top_answer_a_bare_array_without_results_or_next(api, http):
+    http.post("/_sandbox/config", json={"top_bare_array": True})
+    body = api.get("financial/GLAccounts", params={"$top": "2", "$select": "Code"}).json()
+    assert isinstance(body["d"], list)
+    assert len(body["d"]) == 2
+    assert set(body["d"][0]) == {"__metadata", "Code"}
+    assert "results" in api.get("financial/GLAccounts").json()["d"]  # without $top: the object form
+
+
+def test_mandatory_filtering_can_be_switched_on_for_other_endpoints_with_a_sync_counterpart(api, state, http):
+    entry = create_entry(api, state)
+    assert api.get("salesentry/SalesEntries").status_code == 200  # by default only crm/Accounts
+    endpoints = ["crm/Accounts", "salesentry/SalesEntries", "documents/Documents", "financial/GLAccounts"]
+    http.post("/_sandbox/config", json={"mandatory_filter_endpoints": endpoints})
+    refused = api.get("salesentry/SalesEntries")
+    assert refused.status_code == 400
+    assert "must have a $filter parameter with one of the following fields" in error_text(refused)
+    assert "YourRef" in error_text(refused)
+    assert api.get("documents/Documents").status_code == 400
+    assert api.get("financial/GLAccounts").status_code == 400
+    assert api.get("salesentry/SalesEntries", params={"$filter": "YourRef eq 'x'"}).status_code == 200
+    lines = api.get(f"salesentry/SalesEntries(guid'{entry['EntryID']}')/SalesEntryLines")
+    assert lines.status_code == 200  # an entry's own lines are filtered by its key
 
 
 def test_a_guid_property_compared_with_a_plain_string_is_refused_with_the_position(api):
@@ -126,11 +151,28 @@ def test_lookups_list_seeded_journals_gl_accounts_cost_centers_cost_units_and_va
     assert {row["Percentage"] for row in vat} >= {0.21, 0.09, 0.0}
 
 
-def test_vat_codes_can_be_stored_padded_to_three_characters(api, state, server):
-    state.pad_vat_codes = True
-    state.seed_division(7654321, "Padded B.V.")
-    response = api.get(f"{server.url}/api/v1/7654321/vat/VATCodes", params={"$filter": "Code eq '2  '"})
-    assert response.json()["d"]["results"][0]["Code"] == "2  "
+def test_vat_codes_are_stored_padded_to_three_characters_by_default(api):
+    padded = api.get("vat/VATCodes", params={"$filter": "Code eq '2  '"}).json()["d"]["results"]
+    assert [row["Code"] for row in padded] == ["2  "]
+    assert api.get("vat/VATCodes", params={"$filter": "Code eq '2'"}).json()["d"]["results"] == []
+    gl = api.get("financial/GLAccounts", params={"$filter": "Code eq '8000'"}).json()["d"]["results"]
+    assert gl[0]["VATCode"] == "2  "
+
+
+def test_the_unpadded_switch_stores_vat_codes_trimmed_also_in_divisions_seeded_before(api, state, http):
+    assert http.post("/_sandbox/config", json={"pad_vat_codes": False}).status_code == 201
+    plain = api.get("vat/VATCodes", params={"$filter": "Code eq '2'"}).json()["d"]["results"]
+    assert [row["Code"] for row in plain] == ["2"]
+    assert api.get("vat/VATCodes", params={"$filter": "Code eq '2  '"}).json()["d"]["results"] == []
+
+
+def test_a_sales_line_finds_its_vat_code_padded_or_not(api, state):
+    customer = create_customer(api)
+    for code in ("2", "2  "):
+        body = entry_body(customer["ID"], line(gl_id(state, "8000"), 100, VATCode=code))
+        response = api.post("salesentry/SalesEntries", json=body)
+        assert response.status_code == 201, response.text
+        assert response.json()["d"]["VATAmountFC"] == 21.0
 
 
 def test_an_error_answer_has_exacts_envelope_with_an_empty_code_and_language(api):

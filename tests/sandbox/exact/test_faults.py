@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
+from .conftest import FROZEN
 from .helpers import create_customer, entry_body, gl_id, line
 
 ENTRIES = "salesentry/SalesEntries"
@@ -45,6 +48,37 @@ def test_500_503_and_429_faults_answer_without_committing_and_run_out(api, state
         assert api.post(ENTRIES, json=body).status_code == int(kind)
     assert state.division(1234567).entries == {}
     assert api.post(ENTRIES, json=body).status_code == 201
+
+
+def test_an_injected_429_carries_only_the_minutely_headers_showing_none_left(api, state):
+    api.get("financial/Journals")
+    state.inject_fault("financial/Journals", "429")
+    response = api.get("financial/Journals")
+    assert response.status_code == 429
+    assert response.content == b""
+    assert {name for name in response.headers if name.lower().startswith("x-ratelimit")} == {
+        "x-ratelimit-minutely-limit",
+        "x-ratelimit-minutely-remaining",
+        "x-ratelimit-minutely-reset",
+    }
+    assert response.headers["X-RateLimit-Minutely-Remaining"] == "0"
+    next_minute = FROZEN.replace(second=0) + timedelta(minutes=1)
+    assert int(response.headers["X-RateLimit-Minutely-Reset"]) == int(next_minute.timestamp() * 1000)
+
+
+def test_an_injected_daily_429_carries_only_the_daily_headers_and_a_bare_one_none(api, state):
+    state.inject_fault("financial/Journals", "429_daily")
+    daily = api.get("financial/Journals")
+    assert {name for name in daily.headers if name.lower().startswith("x-ratelimit")} == {
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    }
+    assert daily.headers["X-RateLimit-Remaining"] == "0"
+    state.inject_fault("financial/Journals", "429_bare")
+    bare = api.get("financial/Journals")
+    assert bare.status_code == 429
+    assert not [name for name in bare.headers if name.lower().startswith("x-ratelimit")]
 
 
 def test_a_fault_with_a_method_prefix_leaves_other_methods_alone(api, state):

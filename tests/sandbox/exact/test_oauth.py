@@ -7,9 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from .helpers import DIVISION, api_headers
+from sandbox.exact.state import ExactState
 
-REDIRECT = "http://localhost:8000/exact/callback"
+from .helpers import DIVISION, REDIRECT_URI, api_headers
+
+REDIRECT = REDIRECT_URI
 CLIENT = {"client_id": "eduexact-sandbox", "client_secret": "sandbox-secret"}
 
 
@@ -69,6 +71,31 @@ def test_a_redirect_uri_that_does_not_match_the_registered_one_exactly_is_refuse
     right = http.get("/api/oauth2/auth", params={**params, "redirect_uri": "https://app.example/exact/callback"})
     assert wrong.status_code == 400
     assert right.status_code == 200
+
+
+def test_the_built_in_client_refuses_every_redirect_uri_but_its_registered_one(http):
+    for other in (
+        "http://localhost:9999/exact/callback",
+        "https://eduexact.example/exact/callback",
+        REDIRECT + "/",
+        REDIRECT + "?installation=1",
+    ):
+        refused = _authorize(http, redirect_uri=other)
+        assert refused.status_code == 400, other
+        assert "Location" not in refused.headers
+    assert _authorize(http).status_code == 200
+
+
+def test_the_built_in_clients_redirect_uri_is_public_url_exact_callback_or_the_configured_one(monkeypatch, http):
+    monkeypatch.delenv("SANDBOX_EXACT_REDIRECT_URI", raising=False)
+    monkeypatch.setenv("PUBLIC_URL", "https://eduexact.example/")
+    assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["https://eduexact.example/exact/callback"]
+    monkeypatch.setenv("SANDBOX_EXACT_REDIRECT_URI", "https://other.example/cb")
+    assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["https://other.example/cb"]
+    answer = http.post("/_sandbox/redirect-uri", json={"redirect_uri": "http://127.0.0.1:8123/exact/callback"})
+    assert answer.json()["redirect_uris"] == ["http://127.0.0.1:8123/exact/callback"]
+    assert _authorize(http, redirect_uri="http://127.0.0.1:8123/exact/callback").status_code == 200
+    assert _authorize(http).status_code == 400
 
 
 def test_a_code_exchange_returns_expires_in_as_the_string_600(http, state):
@@ -139,6 +166,24 @@ def test_reusing_an_old_refresh_token_kills_the_whole_grant(http, state, tokens)
     assert _refresh(http, newest).status_code == 401  # reconnect needed
 
 
+def test_concurrent_refreshes_let_one_win_and_refuse_the_other_as_an_old_token_by_default(http, state, tokens):
+    state.clock.advance(580)
+    first, second = _refresh(http, tokens["refresh_token"]), _refresh(http, tokens["refresh_token"])
+    assert first.status_code == 200
+    assert (second.status_code, second.json()["error_description"]) == (401, "Old refresh token used.")
+
+
+def test_a_switch_refuses_the_concurrent_refresh_as_too_early_and_keeps_the_grant_alive(http, state, tokens):
+    http.post("/_sandbox/config", json={"concurrent_refresh_refusal": "too_early"})
+    state.clock.advance(580)
+    winner = _refresh(http, tokens["refresh_token"]).json()
+    loser = _refresh(http, tokens["refresh_token"])
+    assert loser.status_code == 400
+    assert loser.headers["Reason"].startswith("TooEarlyToRefreshTokens")
+    state.clock.advance(580)
+    assert _refresh(http, winner["refresh_token"]).status_code == 200
+
+
 def test_an_unused_refresh_token_expires_after_30_days(http, state, tokens):
     state.clock.advance(30 * 86400)
     response = _refresh(http, tokens["refresh_token"])
@@ -183,10 +228,33 @@ def test_divisions_lists_the_divisions_the_user_can_reach_with_select(api, state
     assert set(rows[0]) == {"__metadata", "Code", "Description"}
 
 
-def test_a_division_the_user_cannot_access_is_refused(server, state, tokens):
+def test_hrm_divisions_lists_the_same_divisions_as_ossobv_asks_for_them(api, state):
+    state.seed_division(7654321, "Second B.V.")
+    rows = api.get("hrm/Divisions", params={"$select": "Code,Description"}).json()["d"]["results"]
+    assert {row["Code"]: row["Description"] for row in rows} == {DIVISION: "Demo Academy B.V.", 7654321: "Second B.V."}
+
+
+def test_all_divisions_lists_the_licences_divisions_including_those_the_user_cannot_reach(api, state):
+    state.seed_division(1111111, "Foreign B.V.")
+    state.default_user().divisions.remove(1111111)
+    state.seed_division(2222222, "Other licence B.V.", licence="other")
+    rows = api.get("system/AllDivisions", params={"$select": "Code,Description"}).json()["d"]["results"]
+    assert sorted(row["Code"] for row in rows) == [1111111, DIVISION]
+    assert rows[0]["__metadata"]["type"] == "Exact.Web.Api.Models.System.AllDivision"
+
+
+def test_a_division_the_user_cannot_access_is_refused_with_403_wrong_division_by_default(server, state, tokens):
     state.seed_division(1111111, "Foreign B.V.")
     state.default_user().divisions.remove(1111111)
     url = f"{server.url}/api/v1/1111111/financial/Journals"
+    response = httpx.get(url, headers=api_headers(tokens["access_token"]))
+    assert response.status_code == 403
+    assert response.json()["error"]["message"]["value"] == "Wrong Division"
+
+
+def test_a_switch_makes_a_wrong_division_answer_401_instead(server, state, tokens, http):
+    http.post("/_sandbox/config", json={"foreign_division_status": 401})
+    url = f"{server.url}/api/v1/9999999/financial/Journals"
     response = httpx.get(url, headers=api_headers(tokens["access_token"]))
     assert response.status_code == 401
     assert response.json()["error"]["message"]["value"] == "Wrong Division"
@@ -211,3 +279,39 @@ def test_the_token_endpoint_accepts_a_form_encoded_code_exchange(http, state):
     response = _exchange(http, _code(http, state))
     assert response.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert response.status_code == 200
+
+
+def _on(host: str, token: str) -> dict:
+    return {**api_headers(token), "Host": host}
+
+
+def test_a_token_works_only_on_the_country_host_that_issued_it(server, state, tokens):
+    url = f"{server.url}/api/v1/{DIVISION}/financial/Journals"
+    assert httpx.get(url, headers=_on("start.exactonline.nl", tokens["access_token"])).status_code == 200
+    assert httpx.get(url, headers=_on("start.exactonline.be", tokens["access_token"])).status_code == 401
+    me = f"{server.url}/api/v1/current/Me"
+    assert httpx.get(me, headers=_on("start.exactonline.de", tokens["access_token"])).status_code == 401
+
+
+def test_a_division_lives_on_its_countrys_host_only(server, state):
+    state.seed_division(2222222, "Brussel B.V.", country="BE")
+    user_id = state.default_user().user_id
+    belgian, dutch = state.issue_tokens_for(user_id, country="BE"), state.issue_tokens_for(user_id, country="NL")
+    url = f"{server.url}/api/v1/2222222/financial/Journals"
+    assert httpx.get(url, headers=_on("start.exactonline.be", belgian["access_token"])).status_code == 200
+    assert httpx.get(url, headers=_on("start.exactonline.nl", dutch["access_token"])).status_code == 403
+    listed = httpx.get(
+        f"{server.url}/api/v1/2222222/system/Divisions", headers=_on("start.exactonline.be", belgian["access_token"])
+    )
+    assert [(row["Code"], row["Country"]) for row in listed.json()["d"]["results"]] == [(2222222, "BE")]
+
+
+def test_a_code_and_a_refresh_token_are_refused_on_another_countrys_host(http, state, tokens):
+    code = _code(http, state)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, **CLIENT}
+    assert http.post("/api/oauth2/token", data=form, headers={"Host": "start.exactonline.fr"}).status_code == 400
+    assert http.post("/api/oauth2/token", data=form, headers={"Host": "start.exactonline.nl"}).status_code == 200
+    state.clock.advance(580)
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **CLIENT}
+    wrong = http.post("/api/oauth2/token", data=refresh, headers={"Host": "start.exactonline.co.uk"})
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")

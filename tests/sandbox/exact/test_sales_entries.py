@@ -278,3 +278,78 @@ def test_vat_per_line_differs_by_a_cent_from_vat_on_the_total_unless_vat_amount_
         line(gl_id(state, "8000"), 0.5, VATAmountFC=0.11),
     )
     assert api.post(ENTRIES, json=sent).json()["d"]["AmountFC"] == 1.21
+
+
+def test_the_customers_sales_payment_condition_decides_the_due_date_when_none_is_given(api, state):
+    customer = create_customer(api, PaymentConditionSales="14")
+    entry = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 100))).json()["d"]
+    assert entry["PaymentCondition"] == "14"
+    assert entry["DueDate"] == "/Date(1743120000000)/"  # 14 March 2025 + 14 days
+    own = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 100), PaymentCondition="60"))
+    assert own.json()["d"]["DueDate"] == "/Date(1747094400000)/"  # + 60 days
+    given = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 100), DueDate="2025-04-30"))
+    assert given.json()["d"]["DueDate"] == "/Date(1745971200000)/"
+
+
+def test_without_a_condition_on_the_customer_the_divisions_default_of_30_days_applies(api, state):
+    entry = create_entry(api, state)
+    assert (entry["PaymentCondition"], entry["DueDate"]) == ("30", "/Date(1744502400000)/")
+
+
+def test_a_put_with_entry_date_and_reporting_year_and_period_answers_204_and_keeps_the_period(api, state):
+    entry = create_entry(api, state)
+    body = {"EntryDate": "2025-04-01T00:00:00Z", "ReportingYear": 2025, "ReportingPeriod": 4, "Description": "x"}
+    assert api.put(_key(entry), json=body).status_code == 204
+    stored = state.division(1234567).entries[entry["EntryID"]]
+    assert (stored["ReportingYear"], stored["ReportingPeriod"]) == (2025, 4)
+
+
+def test_a_put_with_only_a_new_entry_date_moves_the_period_with_it(api, state):
+    entry = create_entry(api, state)
+    assert api.put(_key(entry), json={"EntryDate": "2025-05-02"}).status_code == 204
+    stored = state.division(1234567).entries[entry["EntryID"]]
+    assert (stored["ReportingYear"], stored["ReportingPeriod"]) == (2025, 5)
+    assert stored["DueDate"].date().isoformat() == "2025-06-01"  # a derived due date follows the date
+
+
+def test_a_client_invoice_number_is_also_the_entry_number_and_a_duplicate_is_refused(api, state):
+    first = create_entry(api, state, InvoiceNumber=2025700042)
+    assert first["EntryNumber"] == first["InvoiceNumber"] == 2025700042
+    customer = create_customer(api, Name="Other")
+    again = api.post(ENTRIES, json=entry_body(customer["ID"], line(gl_id(state, "8000"), 1), InvoiceNumber=2025700042))
+    assert again.status_code == 500
+    assert error_text(again) == "In gebruik: Boekstuknummer."
+
+
+def test_after_a_client_number_at_the_end_of_the_range_automatic_numbers_stay_unique_and_puts_work(api, state):
+    create_entry(api, state, EntryNumber=25709999)
+    numbers = [create_entry(api, state)["EntryNumber"] for _ in range(3)]
+    assert numbers == [25710000, 25710001, 25710002]
+    last = max(state.division(1234567).entries.values(), key=lambda e: e["EntryNumber"])
+    assert api.put(_key(last), json={"Description": "changed"}).status_code == 204
+
+
+def test_the_replace_switch_gives_a_duplicate_number_the_next_free_one(api, state):
+    state.duplicate_entry_number = "replace"
+    create_entry(api, state, InvoiceNumber=25700005)
+    second = create_entry(api, state, InvoiceNumber=25700005)
+    assert second["EntryNumber"] == second["InvoiceNumber"] == 25700006
+
+
+def test_business_messages_are_dutch_by_default_and_english_when_the_client_asks_for_english(api, state):
+    body = {"SalesEntryLines": [line(gl_id(state, "1300"), 100, CostUnit="99")]}
+    dutch = api.post(ENTRIES, json=body)
+    assert error_text(dutch).split("\r\n") == [
+        "Verplicht: Dagboek", "Verplicht: Klant", "Ongeldig: Grootboekrekeningtype", "Ongeldige referentie: Kostendrager"
+    ]  # fmt: skip
+    english = api.post(ENTRIES, json=body, headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert error_text(english).split("\r\n") == [
+        "Mandatory: Journal", "Mandatory: Customer", "Invalid: G/L account type", "Invalid reference: Cost unit"
+    ]  # fmt: skip
+
+
+def test_an_english_speaking_exact_user_gets_english_messages_without_asking(api, state):
+    state.default_user().language = "en-GB"
+    response = api.post(ENTRIES, json={"SalesEntryLines": []})
+    assert "Mandatory: Lines" in error_text(response).split("\r\n")
+    assert "Verplicht" not in error_text(response)

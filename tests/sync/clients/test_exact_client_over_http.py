@@ -187,3 +187,15 @@ def test_it_waits_for_the_reset_once_its_own_calls_used_up_the_minute(exact):
     client.journals(DIV)
     assert len(waits) == 1
     assert state.counts().get("GET financial/Journals", 0) == 3
+
+
+def test_an_injected_429_makes_it_wait_for_the_minutely_reset_and_retry_once(exact):
+    state, connection, client = exact
+    state.clock.freeze()
+    state.inject_fault("GET financial/Journals", "429")
+    waits = []
+    client.sleep = lambda seconds: waits.append(seconds) or state.clock.advance(seconds + 1)
+    assert client.journals(DIV)
+    assert len(waits) == 1
+    assert 0 < waits[0] <= 61
+    assert state.counts()["GET financial/Journals"] == 2

@@ -49,6 +49,23 @@ def test_a_changed_line_next_to_a_padded_vat_code_updates_only_that_line(padded)
     ]
 
 
+@pytest.fixture
+def unpadded(world):
+    """A division whose VAT codes come back trimmed ("0"): the sandbox's switch away from its padded default."""
+    world.exact.pad_vat_codes = False
+    return world
+
+
+def test_unpadded_vat_codes_are_matched_and_a_resync_costs_no_call(unpadded):
+    invoice = unpadded.invoice([unpadded.item(), unpadded.item(vat=unpadded.vat_zero, price="10.00")])
+    unpadded.sync(invoice)
+    assert _record(unpadded, invoice).state == "booked"
+    assert {line["VATCode"] for line in unpadded.entry(invoice)["SalesEntryLines"]} == {"2", "0"}
+    before = len(unpadded.exact_requests())
+    assert unpadded.sync(invoice).outcome == "unchanged"
+    assert len(unpadded.exact_requests()) == before
+
+
 def test_an_email_with_an_apostrophe_finds_the_accountants_account(world):
     client = ExactClient.for_installation(world.installation)
     existing = client.create_account(DIVISION, {"Name": "O'Brien", "Email": "o'brien@example.com", "Status": "C"})
