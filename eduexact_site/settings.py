@@ -76,6 +76,8 @@ WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=9
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=365)
 # How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
 EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
+# The bearer token of the Prometheus scraper; unset, /metrics answers 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -87,6 +89,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "plugin",
     "sync",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -98,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "monitoring.middleware.WebhookAnswerMetrics",
 ]
 
 ROOT_URLCONF = "eduexact_site.urls"
