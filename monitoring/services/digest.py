@@ -85,7 +85,8 @@ def alert_digests_due(*, now: datetime | None = None) -> int:
     today = now.date()
     not_today = Q(last_digest_on__isnull=True) | Q(last_digest_on__lt=today)
     sent = 0
-    for alerts in AlertSettings.objects.exclude(emails="").filter(not_today).select_related("installation"):
+    waiting = AlertSettings.objects.exclude(emails="").filter(not_today, installation__is_active=True)
+    for alerts in waiting.select_related("installation"):
         # Claim the day: of several beat runs or workers, one sends.
         if not AlertSettings.objects.filter(not_today, pk=alerts.pk).update(last_digest_on=today):
             continue

@@ -123,3 +123,25 @@ def test_without_an_alert_address_nothing_is_sent(smtp_inbox):
     InvoiceRecordFactory(installation=installation, state="needs_attention", reason="Broken.")
     assert alert_digests_due(now=at(3, 8)) == 0
     assert smtp_inbox.messages == []
+
+
+def test_an_operator_can_send_the_digest_now(installation, smtp_inbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    needing_attention(installation, "2026-0042", "The ledger 9999 does not exist.")
+    out = StringIO()
+    call_command("send_alert_digest", "--installation", str(installation.pk), stdout=out)
+    assert "1 invoice(s) sent to finance@demo.example, it@demo.example" in out.getvalue()
+    call_command("send_alert_digest", stdout=out)
+    assert "nothing new, nothing sent" in out.getvalue()
+    assert len(smtp_inbox.messages) == 1
+
+
+def test_an_uninstalled_installation_gets_no_digest(installation, smtp_inbox):
+    needing_attention(installation, "2026-0042", "The ledger 9999 does not exist.")
+    installation.is_active = False
+    installation.save()
+    assert alert_digests_due(now=at(3, 8)) == 0
+    assert smtp_inbox.messages == []
