@@ -58,11 +58,13 @@ def _queue(slugs: dict[int, str], now) -> Iterator[Metric]:
         labels=["installation"],
     )
     oldest = GaugeMetricFamily(
-        "eduexact_queue_oldest_pending_seconds", "Age of the oldest pending invoice record.", labels=["installation"]
+        "eduexact_queue_oldest_pending_seconds",
+        "Longest wait of a pending invoice since it was queued or last tried.",
+        labels=["installation"],
     )
     pending = InvoiceRecord.objects.filter(state=State.PENDING).values("installation_id").order_by()
     rows = pending.annotate(
-        due=Count("id", filter=Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)), first=Min("created_at")
+        due=Count("id", filter=Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)), first=Min("updated_at")
     )
     by_installation = {row["installation_id"]: row for row in rows}
     for pk, slug in slugs.items():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 TOKEN = "scrape-me-please"
@@ -34,8 +37,10 @@ def test_the_figures_move_when_an_invoice_is_booked(world, client, metrics_on):
     from sync.models import InvoiceRecord
 
     invoice = world.invoice([world.item(price="250.00")])
-    world.record(invoice)
+    record = world.record(invoice)
+    InvoiceRecord.objects.filter(pk=record.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     waiting = scrape(client)
+    assert 600 <= value(waiting, "eduexact_queue_oldest_pending_seconds", installation=SLUG) < 660
     assert value(waiting, "eduexact_invoices", installation=SLUG, state="pending") == 1
     assert value(waiting, "eduexact_invoices", installation=SLUG, state="booked") == 0
     assert value(waiting, "eduexact_queue_due_invoices", installation=SLUG) == 1
