@@ -78,26 +78,18 @@ def call_count(connection: ExactConnection, *, path: str, status: int, daily_lim
     match = _DIVISION_IN_PATH.match(path)
     if match is None or connection.installation_id is None:
         return
+    key = {"installation_id": connection.installation_id, "division": int(match.group(1)), "day": timezone.localdate()}
     changes = {"calls": F("calls") + 1}
     if status == 429:
         changes["rate_limited"] = F("rate_limited") + 1
     if daily_limit is not None:
         changes["daily_limit"] = daily_limit
-    day_row = ExactCallDay.objects.filter(
-        installation_id=connection.installation_id, division=int(match.group(1)), day=timezone.localdate()
-    )
+    day_row = ExactCallDay.objects.filter(**key)
     if day_row.update(**changes):
         return
     try:
         with transaction.atomic():
-            ExactCallDay.objects.create(
-                installation_id=connection.installation_id,
-                division=int(match.group(1)),
-                day=timezone.localdate(),
-                calls=1,
-                rate_limited=int(status == 429),
-                daily_limit=daily_limit,
-            )
+            ExactCallDay.objects.create(**key, calls=1, rate_limited=int(status == 429), daily_limit=daily_limit)
     except IntegrityError:
         # Another process made the day's row meanwhile.
         day_row.update(**changes)

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from sync.errors import RetryableError
+from sync.exact.budget import call_count
 from sync.exact.client import ExactClient
 from sync.models import ExactCallDay
 from tests.factories import ExactConnectionFactory, InstallationFactory
@@ -57,3 +58,30 @@ def test_a_429_is_counted_as_a_call_and_as_rate_limited(client, exact_sandbox):
 def test_a_call_without_a_division_is_not_counted(client):
     client.me()
     assert not ExactCallDay.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_counting_at_once_lose_no_call():
+    """Several workers make the day's first call together: one row, every call counted."""
+    import threading
+
+    from django.db import connection as db_connection
+
+    exact_connection = ExactConnectionFactory(installation=InstallationFactory())
+    start = threading.Barrier(4)
+
+    def count_five() -> None:
+        start.wait()
+        try:
+            for _ in range(5):
+                call_count(exact_connection, path=f"/api/v1/{DIV}/financial/Journals", status=200, daily_limit=5000)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=count_five) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    row = ExactCallDay.objects.get()
+    assert (row.calls, row.daily_limit) == (20, 5000)
