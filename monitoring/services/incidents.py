@@ -110,8 +110,9 @@ def _exact_budget_spent(installation, connection, now) -> list[Problem]:
     if not waiting:
         return []
     reset_local = timezone.localtime(reset)
+    calls = f"{connection.daily_limit} " if connection.daily_limit else ""
     body = (
-        f"EduExact used all of today's {connection.daily_limit or ''} Exact Online calls for the division, and "
+        f"EduExact used all of today's {calls}Exact Online calls for the division, and "
         f"{waiting} invoice(s) still wait. They are booked after Exact's limit resets at {reset_local:%H:%M} "
         f"({reset_local:%d %b %Y}).\n\nSync log: {page_url('sync-log', query='state=pending')}\n"
     )

@@ -88,6 +88,7 @@ def test_the_days_budget_spent_with_invoices_waiting_is_a_warning_once_a_day(ins
     assert alert_incidents_check(installation=installation) == 1
     assert alert_incidents_check(installation=installation) == 0
     assert subjects() == ["[EduExact] Exact Online's daily call limit is used up (Demo Academy)"]
+    assert "used all of today's 5000 Exact Online calls" in mail.outbox[0].body
     assert "4 invoice(s) still wait" in mail.outbox[0].body
 
     # The next day's budget spent again is news again.
