@@ -76,6 +76,14 @@ WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=9
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=365)
 # How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
 EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
+# The bearer token of the Prometheus scraper; unset, /metrics answers 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Alert e-mails: EMAIL_URL as django-environ reads it (smtp://user:pass@host:587, smtp+tls://...); unset, the console.
+vars().update(env.email_url_config(env("EMAIL_URL", default="") or "consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EduExact <eduexact@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# The local hour after which the daily digest of invoices that need attention is sent.
+ALERT_DIGEST_HOUR = env.int("ALERT_DIGEST_HOUR", default=7)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -87,6 +95,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "plugin",
     "sync",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -98,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "monitoring.middleware.WebhookAnswerMetrics",
 ]
 
 ROOT_URLCONF = "eduexact_site.urls"
@@ -193,6 +203,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "plugin.tasks.keep_exact_connections_alive",
         "schedule": 6 * 60 * 60,
     },
+    # Alerts: incidents (a safety net for the at-once check, and the budget and token warnings), the daily digest.
+    "check-alert-incidents": {"task": "monitoring.tasks.alert_incidents_check_all", "schedule": 5 * 60},
+    "send-alert-digests": {"task": "monitoring.tasks.alert_digests_send", "schedule": 60 * 60},
 }
 
 LOGGING = {

@@ -165,4 +165,28 @@ class ExactLookupCache(models.Model):
         return f"{self.kind} of division {self.division}"
 
 
+class ExactCallDay(models.Model):
+    """Exact calls of one installation's division on one day: one row per day, counted with an UPDATE per call.
+
+    Feeds the sync log's chart (calls per day against the daily limit) and the /metrics counters; kept
+    for good (a row a day per division), so that the counters never go back.
+    """
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="exact_call_days")
+    division = models.IntegerField()
+    day = models.DateField()
+    calls = models.IntegerField(default=0)
+    rate_limited = models.IntegerField(default=0, help_text="Calls Exact answered with 429.")
+    daily_limit = models.IntegerField(null=True, blank=True, help_text="The daily limit Exact announced that day.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "division", "day"], name="one_call_count_per_day")
+        ]
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.calls} Exact calls of division {self.division} on {self.day}"
+
+
 from sync.reconciliation_models import ReconciliationRun  # noqa: E402,F401  (its own module, one job)

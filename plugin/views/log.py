@@ -9,6 +9,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from monitoring.chart import calls_panel, invoices_panel
+from monitoring.selectors import sync_activity
 from plugin.decorators import installation_required
 from plugin.selectors import connection_get, exact_entry_url
 from sync.errors import SyncError
@@ -44,6 +46,8 @@ def log_list(request):
         "states": InvoiceRecord.State.choices,
         "counts": invoice_counts(installation=installation),
     }
+    activity = sync_activity(installation=installation)
+    context.update(invoices_chart=invoices_panel(activity), calls_chart=calls_panel(activity))
     return render(request, "plugin/log/list.html", context)
 
 

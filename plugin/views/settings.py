@@ -7,6 +7,9 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from monitoring.forms import FIELD as ALERT_FIELD
+from monitoring.forms import AlertSettingsForm
+from monitoring.services.alert_settings import alert_emails_get, alert_emails_save
 from plugin.decorators import installation_required
 from plugin.forms import GlobalSettingsForm, VatMappingForm
 from plugin.selectors import connection_get, settings_get, vat_mappings_get, vat_suggestions
@@ -35,17 +38,32 @@ def settings_page(request):
     installation = request.installation
     row = settings_get(installation=installation)
     form = GlobalSettingsForm(request.POST or None, initial=_initial(row))
-    if request.method == "POST" and form.is_valid():
+    alert_form = AlertSettingsForm(
+        request.POST if ALERT_FIELD in request.POST else None,
+        initial={ALERT_FIELD: alert_emails_get(installation=installation)},
+    )
+    alerts_ok = not alert_form.is_bound or _save_alerts(request, alert_form)
+    if request.method == "POST" and form.is_valid() and alerts_ok:
         response = _save(request, form)
         if response is not None:
             return response
     context = {
         "form": form,
+        "alert_form": alert_form,
         "settings_row": row,
         "connection": connection_get(installation=installation),
         "backfill": _backfill(installation, row),
     }
     return render(request, "plugin/settings/settings.html", context)
+
+
+def _save_alerts(request, alert_form) -> bool:
+    """Save the `Alert e-mail` addresses (they need no check against Exact); False when one is not valid."""
+    if not alert_form.is_valid():
+        return False
+    if alert_emails_save(installation=request.installation, addresses=alert_form.cleaned_data[ALERT_FIELD]):
+        messages.success(request, "Alert e-mail saved.")
+    return True
 
 
 def _save(request, form):

@@ -55,6 +55,10 @@ def mark_auth_error(installation: Installation, message: str) -> None:
     """Record on the installation that Eduframe refuses our token (cheap UPDATE)."""
     installation.eduframe_auth_error = message
     Installation.objects.filter(pk=installation.pk).update(eduframe_auth_error=message, updated_at=timezone.now())
+    from monitoring.signals import incidents_check_soon
+
+    # The administrators hear of it at once (one mail per incident, however many invoices hit it).
+    incidents_check_soon(installation.pk)
 
 
 def _token(installation: Installation) -> str:

@@ -8,13 +8,16 @@ process that finds the minute used up waits for its reset, one that finds the da
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from plugin.models import ExactConnection
 from sync.errors import RetryableError
+from sync.models import ExactCallDay
 
 # Waiting longer than this inside a booking holds a worker too long: retry the booking later instead.
 MAX_MINUTELY_WAIT = 65.0
@@ -62,3 +65,31 @@ def _take_from_the_day(connection: ExactConnection, row: dict, now) -> None:
     if not taken:
         wait = (reset - now).total_seconds()
         raise RetryableError("Exact Online's daily call limit for this division is used up.", retry_after=wait)
+
+
+_DIVISION_IN_PATH = re.compile(r"^/api/v1/(\d+)/")
+
+
+def call_count(connection: ExactConnection, *, path: str, status: int, daily_limit: int | None = None) -> None:
+    """Count one answered call on the day row of its division (one UPDATE; an INSERT on the day's first call).
+
+    Calls without a division in the path (`/api/v1/current/Me`) are not counted: there are a few per connect.
+    """
+    match = _DIVISION_IN_PATH.match(path)
+    if match is None or connection.installation_id is None:
+        return
+    key = {"installation_id": connection.installation_id, "division": int(match.group(1)), "day": timezone.localdate()}
+    changes = {"calls": F("calls") + 1}
+    if status == 429:
+        changes["rate_limited"] = F("rate_limited") + 1
+    if daily_limit is not None:
+        changes["daily_limit"] = daily_limit
+    day_row = ExactCallDay.objects.filter(**key)
+    if day_row.update(**changes):
+        return
+    try:
+        with transaction.atomic():
+            ExactCallDay.objects.create(**key, calls=1, rate_limited=int(status == 429), daily_limit=daily_limit)
+    except IntegrityError:
+        # Another process made the day's row meanwhile.
+        day_row.update(**changes)

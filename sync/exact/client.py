@@ -20,7 +20,7 @@ from django.utils import timezone
 from plugin.models import ExactConnection
 from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
-from sync.exact.budget import budget_claim, minutely_wait
+from sync.exact.budget import budget_claim, call_count, minutely_wait
 from sync.exact.http import RateLimits, error_for, exact_json, exact_message, make_http_client, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
 from sync.exact.regions import exact_base_url
@@ -369,9 +369,12 @@ class ExactClient:
             all_headers["Content-Type"] = "application/json"
         self.calls_made += 1
         try:
-            return self.http.request(method, url, params=params, content=content, headers=all_headers)
+            response = self.http.request(method, url, params=params, content=content, headers=all_headers)
         except httpx.TransportError as exc:
             raise transport_error_for(exc, method) from exc
+        limit = RateLimits.from_headers(response.headers).daily_limit
+        call_count(self.connection, path=url, status=response.status_code, daily_limit=limit)
+        return response
 
     def _honour_rate_limits(self) -> None:
         """Take one call from the connection's budget, shared with the other processes."""

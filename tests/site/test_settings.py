@@ -54,3 +54,30 @@ def test_it_reads_the_exact_base_url_from_the_environment():
 def test_the_exact_base_url_is_unset_by_default_so_the_region_decides():
     result = _settings_in_subprocess({"DEBUG": "1", "EXACT_BASE_URL": ""}, "settings.EXACT_BASE_URL")
     assert result.stdout.strip() == "None"
+
+
+def test_alert_mail_goes_where_email_url_says_and_to_the_console_when_unset():
+    expression = "settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER, settings.EMAIL_USE_TLS, settings.DEFAULT_FROM_EMAIL"
+    result = _settings_in_subprocess(
+        {
+            "DEBUG": "1",
+            "EMAIL_URL": "smtp+tls://alerts:s3cret@mail.example.com:587",
+            "DEFAULT_FROM_EMAIL": "EduExact <x@example.com>",
+        },
+        expression,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "django.core.mail.backends.smtp.EmailBackend mail.example.com 587 alerts True EduExact <x@example.com>"
+    )
+    result = _settings_in_subprocess({"DEBUG": "1", "EMAIL_URL": ""}, "settings.EMAIL_BACKEND")
+    assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_metrics_are_off_unless_a_token_is_set():
+    assert (
+        _settings_in_subprocess({"DEBUG": "1", "METRICS_TOKEN": ""}, "repr(settings.METRICS_TOKEN)").stdout.strip()
+        == "''"
+    )
+    result = _settings_in_subprocess({"DEBUG": "1", "METRICS_TOKEN": "scrape"}, "settings.METRICS_TOKEN")
+    assert result.stdout.strip() == "scrape"

@@ -1,0 +1,26 @@
+"""Booking outcomes and durations, tallied in the database as each attempt ends (any worker, any machine)."""
+
+from __future__ import annotations
+
+from monitoring.tally import duration_bucket, tally_add
+from sync.models import SyncAttempt
+
+BOOKING = "booking"
+WEBHOOK_ANSWER = "webhook_answer"
+
+
+def booking_tally(*, attempt: SyncAttempt) -> None:
+    """Count the attempt under its outcome (and error kind) in its duration's bucket."""
+    seconds = max(0.0, (attempt.finished_at - attempt.started_at).total_seconds())
+    labels = {
+        "installation": attempt.invoice.installation_id,
+        "outcome": attempt.outcome,
+        "error_kind": attempt.error_kind,
+        "le": duration_bucket(seconds),
+    }
+    tally_add(BOOKING, labels, value=seconds)
+
+
+def webhook_answer_tally(*, status: int) -> None:
+    """Count one answer of the webhook receiver by its HTTP status."""
+    tally_add(WEBHOOK_ANSWER, {"status": status})

@@ -1,0 +1,87 @@
+"""Each answered Exact call is counted on its division's day row: the chart and /metrics read these rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync.errors import RetryableError
+from sync.exact.budget import call_count
+from sync.exact.client import ExactClient
+from sync.models import ExactCallDay
+from tests.factories import ExactConnectionFactory, InstallationFactory
+
+DIV = 1234567
+
+
+@pytest.fixture
+def client(exact_sandbox, db, settings):
+    settings.EXACT_CLIENT_ID, settings.EXACT_CLIENT_SECRET = "eduexact-sandbox", "sandbox-secret"
+    state = exact_sandbox.state
+    state.seed_division(DIV, "Demo Academy BV")
+    tokens = state.issue_tokens_for(state.default_user().user_id)
+    now = timezone.now()
+    connection = ExactConnectionFactory(
+        installation=InstallationFactory(),
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        tokens_issued_at=now,
+        access_expires_at=now + timedelta(seconds=600),
+    )
+    client = ExactClient(connection)
+    client.sleep = lambda seconds: None
+    yield client
+    client.close()
+
+
+def test_calls_of_a_day_add_up_on_one_row_with_the_announced_limit(client):
+    client.journals(DIV)
+    client.gl_accounts(DIV)
+    client.vat_codes(DIV)
+    row = ExactCallDay.objects.get()
+    assert (row.division, row.day, row.calls, row.rate_limited) == (DIV, timezone.localdate(), 3, 0)
+    assert row.daily_limit == 5000
+    assert row.installation_id == client.connection.installation_id
+
+
+def test_a_429_is_counted_as_a_call_and_as_rate_limited(client, exact_sandbox):
+    exact_sandbox.state.inject_fault("financial/Journals", "429", count=5)
+    with pytest.raises(RetryableError):
+        client.journals(DIV)
+    row = ExactCallDay.objects.get()
+    assert row.rate_limited >= 1
+    assert row.calls == row.rate_limited
+
+
+def test_a_call_without_a_division_is_not_counted(client):
+    client.me()
+    assert not ExactCallDay.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_counting_at_once_lose_no_call():
+    """Several workers make the day's first call together: one row, every call counted."""
+    import threading
+
+    from django.db import connection as db_connection
+
+    exact_connection = ExactConnectionFactory(installation=InstallationFactory())
+    start = threading.Barrier(4)
+
+    def count_five() -> None:
+        start.wait()
+        try:
+            for _ in range(5):
+                call_count(exact_connection, path=f"/api/v1/{DIV}/financial/Journals", status=200, daily_limit=5000)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=count_five) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    row = ExactCallDay.objects.get()
+    assert (row.calls, row.daily_limit) == (20, 5000)
