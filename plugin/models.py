@@ -6,7 +6,7 @@ import secrets
 
 from django.db import models
 
-from plugin.crypto import EncryptedTextField
+from plugin.crypto import EncryptedTextField, is_undecryptable
 
 
 def _new_webhook_secret() -> str:
@@ -43,6 +43,11 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return self.educator_name or self.educator_slug
+
+    @property
+    def eduframe_tokens_unreadable(self) -> bool:
+        """No key of TOKEN_ENCRYPTION_KEY opens the stored Eduframe tokens: they must be replaced."""
+        return is_undecryptable(self.eduframe_access_token) or is_undecryptable(self.eduframe_refresh_token)
 
 
 class ExactConnection(models.Model):
@@ -81,6 +86,11 @@ class ExactConnection(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.CONNECTED and bool(self.refresh_token)
+
+    @property
+    def tokens_unreadable(self) -> bool:
+        """No key of TOKEN_ENCRYPTION_KEY opens the stored tokens: Exact must be reconnected."""
+        return is_undecryptable(self.access_token) or is_undecryptable(self.refresh_token)
 
 
 class GlobalSettings(models.Model):
