@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 
 from plugin.models import CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
@@ -82,11 +82,22 @@ class ExactConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["installation__educator_slug", "exact_user_name", "exact_user_email"]
     list_select_related = ["installation", "installation__settings"]
-    raw_id_fields = ["installation"]
-    # Tokens are never shown, not even encrypted.
+    # Tokens are never shown, not even encrypted. The host and the installation are read-only: changing either
+    # would send a tenant's tokens and the app's client secret to another URL, or to another tenant.
     exclude = ["access_token", "refresh_token"]
-    readonly_fields = ["access_expires_at", "tokens_issued_at", "last_success_at", "last_error", "last_error_at"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = [
+        "installation",
+        "base_url",
+        "access_expires_at",
+        "tokens_issued_at",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        # A connection is made by the administrator's OAuth consent, never typed in.
+        return False
 
     @admin.display(description="Division")
     def division(self, obj: ExactConnection):
