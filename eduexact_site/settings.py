@@ -89,6 +89,11 @@ HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
 # How long the sync's history is kept (see sync/services/history_prune.py).
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=365)
+# The webhook receiver under abuse (sync/views.py): bodies over the limit get a 413, at most this much of a body
+# is stored, and an installation over its rate gets a 429 with Retry-After (Eduframe delivers again later).
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+WEBHOOK_STORED_BODY_CHARS = env.int("WEBHOOK_STORED_BODY_CHARS", default=4096)
+WEBHOOK_RATE_LIMIT_PER_MINUTE = env.int("WEBHOOK_RATE_LIMIT_PER_MINUTE", default=300)
 # How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
 EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
 

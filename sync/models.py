@@ -142,6 +142,8 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # The receiver's rate limit counts an installation's webhooks of the last minute.
+        indexes = [models.Index(fields=["installation", "received_at"], name="webhook_rate_window")]
 
     def __str__(self) -> str:
         return f"{self.event or 'webhook'} #{self.pk}"

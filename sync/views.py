@@ -3,19 +3,35 @@
 Eduframe signs nothing, so the receiver is secured by an unguessable secret in the URL (compared in
 constant time) and the payload is only a hint: the worker re-fetches the invoice over the API. Eduframe
 waits 10 seconds at most; nothing here calls an API.
+
+Under abuse (someone who learnt the URL, or a runaway sender) the receiver stays bounded and never answers
+500: a body over WEBHOOK_MAX_BODY_BYTES gets a 413, a body it cannot read a 400 (both stored, cut short, with
+the reason), and an installation over WEBHOOK_RATE_LIMIT_PER_MINUTE gets a 429 with Retry-After and nothing is
+stored. Eduframe retries a refused delivery with backoff, and the scheduled reconciliation books any invoice
+whose webhook never got through, so a genuine event is delayed, never lost.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import math
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from plugin.models import Installation
-from sync.services.webhook_events import webhook_event_record
+from sync.models import WebhookEvent
+from sync.services.webhook_events import webhook_event_record, webhook_event_record_refused
+
+logger = logging.getLogger(__name__)
+RATE_WINDOW = timedelta(minutes=1)
 
 
 def _installation_or_404(installation_id: int, secret: str) -> Installation:
@@ -26,12 +42,43 @@ def _installation_or_404(installation_id: int, secret: str) -> Installation:
     return installation
 
 
+def _retry_after(installation: Installation) -> int | None:
+    """Seconds until the installation may deliver again, or None while it is under its rate."""
+    now = timezone.now()
+    window = WebhookEvent.objects.filter(installation=installation, received_at__gte=now - RATE_WINDOW)
+    seen = window.aggregate(count=Count("id"), first=Min("received_at"))
+    if seen["count"] < settings.WEBHOOK_RATE_LIMIT_PER_MINUTE:
+        return None
+    return max(1, math.ceil((seen["first"] + RATE_WINDOW - now).total_seconds()))
+
+
+def _read_body(request: HttpRequest) -> tuple[bytes, bool]:
+    """At most one byte more than the limit, so a huge body is never read into memory; (body, too_large)."""
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        return request.read(settings.WEBHOOK_STORED_BODY_CHARS), True
+    body = request.read(limit + 1)
+    return body, len(body) > limit
+
+
 @csrf_exempt
 @require_POST
 def eduframe_webhook(request: HttpRequest, installation_id: int, secret: str) -> JsonResponse:
     """Receive one Eduframe webhook for an installation."""
     installation = _installation_or_404(installation_id, secret)
-    raw_body = request.body.decode("utf-8", errors="replace")
+    retry_after = _retry_after(installation)
+    if retry_after is not None:
+        logger.warning("Installation %s is over its webhook rate: answered 429.", installation.pk)
+        response = JsonResponse({"error": "Too many webhooks for this installation; deliver again later."}, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
+    body, too_large = _read_body(request)
+    raw_body = body.decode("utf-8", errors="replace")
+    if too_large:
+        reason = f"The body is larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes: not processed."
+        event = webhook_event_record_refused(installation=installation, raw_body=raw_body, reason=reason)
+        return JsonResponse({"error": reason, "event_id": event.pk}, status=413)
     with transaction.atomic():
         event = webhook_event_record(installation=installation, raw_body=raw_body)
         if not event.event:
