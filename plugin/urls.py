@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from plugin.views import courses, exact, install, log, settings
+from plugin.views import courses, exact, install, log, security, settings
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="settings", permanent=False)),
@@ -22,4 +22,10 @@ urlpatterns = [
     path("settings/log/preview/<int:invoice_id>/", log.log_preview, name="log-preview"),
     path("settings/log/<int:record_id>/", log.log_detail, name="log-detail"),
     path("settings/log/<int:record_id>/retry", log.log_retry, name="log-retry"),
+    path("settings/security/", security.security_page, name="security"),
+    path("settings/security/eduframe-credentials", security.eduframe_credentials, name="eduframe-credentials"),
+    path("settings/security/webhook-secret", security.webhook_secret, name="webhook-secret"),
+    path("settings/security/sign-out-everywhere", security.sign_out_everywhere, name="sign-out-everywhere"),
+    path("settings/sign-out", security.sign_out, name="sign-out"),
+    path("settings/audit/", security.audit_log, name="audit-log"),
 ]
