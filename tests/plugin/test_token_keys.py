@@ -123,7 +123,8 @@ def test_a_token_no_key_opens_shows_reconnect_needed_instead_of_500(client, lost
     assert response.status_code == 200
     page = response.content.decode()
     assert "Exact Online needs to be reconnected" in page
-    assert "reconnect needed" in page
+    assert "Reconnect needed: the stored connection cannot be decrypted" in page
+    assert "Reconnect needed:</strong> the stored Eduframe credentials cannot be decrypted" in page
     connection = ExactConnection.objects.get()
     assert connection.tokens_unreadable
     assert not connection.is_usable
@@ -145,3 +146,9 @@ def test_saving_a_row_keeps_a_token_no_key_opens(settings, lost_key):
     assert _raw("plugin_installation", "eduframe_access_token", lost_key.pk) == before
     settings.TOKEN_ENCRYPTION_KEY = f"{NEW},{OLD}"  # the key restored: the token opens again
     assert Installation.objects.get(pk=lost_key.pk).eduframe_access_token == "demo-token"
+
+
+@pytest.mark.parametrize("url", ["/settings/security/", "/settings/log/", "/settings/audit/"])
+def test_the_other_pages_open_too_when_no_key_opens_the_tokens(client, lost_key, url):
+    response = client.get(url)
+    assert response.status_code == 200
