@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, Q
 
-from plugin.models import CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
+from plugin.models import AuditEntry, CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
 from sync.models import InvoiceRecord
 
 State = InvoiceRecord.State
@@ -129,3 +129,22 @@ class VatMappingAdmin(admin.ModelAdmin):
     search_fields = ["eduframe_name", "exact_vat_code"]
     list_select_related = ["installation"]
     raw_id_fields = ["installation"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """What administrators changed, for operators to read; nobody edits history."""
+
+    list_display = ["at", "installation", "actor", "action", "summary"]
+    list_filter = ["action", "installation"]
+    search_fields = ["installation__educator_slug", "actor", "action", "summary"]
+    list_select_related = ["installation"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

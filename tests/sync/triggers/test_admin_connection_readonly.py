@@ -34,3 +34,12 @@ def test_the_base_url_and_the_installation_are_not_editable(staff_client, instal
 def test_a_connection_cannot_be_typed_in(staff_client, installation):
     assert staff_client.get(reverse("admin:plugin_exactconnection_add")).status_code == 403
     assert ExactConnection.objects.count() == 1
+
+
+def test_operators_read_the_audit_log_but_cannot_change_it(staff_client, installation):
+    from plugin.models import AuditEntry
+
+    entry = AuditEntry.objects.create(installation=installation, actor="sign-in #1", action="Settings saved")
+    assert b"Settings saved" in staff_client.get(reverse("admin:plugin_auditentry_changelist")).content
+    staff_client.post(reverse("admin:plugin_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
