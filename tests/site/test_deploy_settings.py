@@ -16,11 +16,12 @@ PRODUCTION = {
     "DATABASE_URL": "",
     "CELERY_BROKER_URL": "",
 }
-_OWN = {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DEBUG", "PUBLIC_URL", "DJANGO_ADMIN_URL"}
+_OWN = {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DEBUG", "PUBLIC_URL", "DJANGO_ADMIN_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 _OWN |= {"SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"}
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests of this same run; a deployment never has it.
     clean = {k: v for k, v in os.environ.items() if k not in _OWN}
     return subprocess.run(
         [sys.executable, *args],
