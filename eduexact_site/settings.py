@@ -90,10 +90,12 @@ HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=365)
 # The webhook receiver under abuse (sync/views.py): bodies over the limit get a 413, at most this much of a body
-# is stored, and an installation over its rate gets a 429 with Retry-After (Eduframe delivers again later).
+# is stored; over its rate an installation's webhooks are stored and processed later, over the hard limit they
+# get a 429 with Retry-After.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
 WEBHOOK_STORED_BODY_CHARS = env.int("WEBHOOK_STORED_BODY_CHARS", default=4096)
 WEBHOOK_RATE_LIMIT_PER_MINUTE = env.int("WEBHOOK_RATE_LIMIT_PER_MINUTE", default=300)
+WEBHOOK_HARD_LIMIT_PER_MINUTE = env.int("WEBHOOK_HARD_LIMIT_PER_MINUTE", default=10 * WEBHOOK_RATE_LIMIT_PER_MINUTE)
 # How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
 EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
 
@@ -202,6 +204,11 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-invoices": {
         "task": "sync.tasks.retry_due_invoices",
         "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=60),
+    },
+    # Webhooks deferred by the receiver's rate limit (or whose task was lost) are processed.
+    "queue-deferred-webhooks": {
+        "task": "sync.tasks.queue_deferred_webhooks",
+        "schedule": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=60),
     },
     # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
     "prune-sync-history": {

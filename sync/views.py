@@ -6,9 +6,12 @@ waits 10 seconds at most; nothing here calls an API.
 
 Under abuse (someone who learnt the URL, or a runaway sender) the receiver stays bounded and never answers
 500: a body over WEBHOOK_MAX_BODY_BYTES gets a 413, a body it cannot read a 400 (both stored, cut short, with
-the reason), and an installation over WEBHOOK_RATE_LIMIT_PER_MINUTE gets a 429 with Retry-After and nothing is
-stored. Eduframe retries a refused delivery with backoff, and the scheduled reconciliation books any invoice
-whose webhook never got through, so a genuine event is delayed, never lost.
+the reason). The per-installation rate has two steps. Over WEBHOOK_RATE_LIMIT_PER_MINUTE a webhook is still
+stored and answered 202, but processed later (the beat sweep drains deferred events at that rate): Eduframe
+gives up on a delivery after a few retries, so refusing a genuine burst could lose events, storing never does.
+Over WEBHOOK_HARD_LIMIT_PER_MINUTE, far beyond anything Eduframe sends, the answer is a 429 with Retry-After
+and nothing is stored: that bounds what a flood can write, and the scheduled reconciliation still books any
+invoice whose webhook never got through.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hmac
 import logging
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,14 +46,20 @@ def _installation_or_404(installation_id: int, secret: str) -> Installation:
     return installation
 
 
-def _retry_after(installation: Installation) -> int | None:
-    """Seconds until the installation may deliver again, or None while it is under its rate."""
+@dataclass(frozen=True)
+class Rate:
+    defer: bool  # over the rate: store, process later
+    retry_after: int | None  # over the hard limit: refuse, deliver again after this many seconds
+
+
+def _rate(installation: Installation) -> Rate:
+    """Where the installation stands against its webhook rate of the last minute (one indexed count)."""
     now = timezone.now()
     window = WebhookEvent.objects.filter(installation=installation, received_at__gte=now - RATE_WINDOW)
     seen = window.aggregate(count=Count("id"), first=Min("received_at"))
-    if seen["count"] < settings.WEBHOOK_RATE_LIMIT_PER_MINUTE:
-        return None
-    return max(1, math.ceil((seen["first"] + RATE_WINDOW - now).total_seconds()))
+    if seen["count"] < settings.WEBHOOK_HARD_LIMIT_PER_MINUTE:
+        return Rate(defer=seen["count"] >= settings.WEBHOOK_RATE_LIMIT_PER_MINUTE, retry_after=None)
+    return Rate(defer=True, retry_after=max(1, math.ceil((seen["first"] + RATE_WINDOW - now).total_seconds())))
 
 
 def _read_body(request: HttpRequest) -> tuple[bytes, bool]:
@@ -67,11 +77,11 @@ def _read_body(request: HttpRequest) -> tuple[bytes, bool]:
 def eduframe_webhook(request: HttpRequest, installation_id: int, secret: str) -> JsonResponse:
     """Receive one Eduframe webhook for an installation."""
     installation = _installation_or_404(installation_id, secret)
-    retry_after = _retry_after(installation)
-    if retry_after is not None:
-        logger.warning("Installation %s is over its webhook rate: answered 429.", installation.pk)
+    rate = _rate(installation)
+    if rate.retry_after is not None:
+        logger.warning("Installation %s is over its hard webhook limit: answered 429.", installation.pk)
         response = JsonResponse({"error": "Too many webhooks for this installation; deliver again later."}, status=429)
-        response["Retry-After"] = str(retry_after)
+        response["Retry-After"] = str(rate.retry_after)
         return response
     body, too_large = _read_body(request)
     raw_body = body.decode("utf-8", errors="replace")
@@ -80,13 +90,16 @@ def eduframe_webhook(request: HttpRequest, installation_id: int, secret: str) ->
         event = webhook_event_record_refused(installation=installation, raw_body=raw_body, reason=reason)
         return JsonResponse({"error": reason, "event_id": event.pk}, status=413)
     with transaction.atomic():
-        event = webhook_event_record(installation=installation, raw_body=raw_body)
+        event = webhook_event_record(installation=installation, raw_body=raw_body, defer=rate.defer)
         if not event.event:
             # Unreadable: stored with the reason, and a 400 so that Eduframe's log shows the failure.
             return JsonResponse({"error": event.error, "event_id": event.pk}, status=400)
         if event.error:
             # Another tenant's event: kept for inspection; 200 so Eduframe does not redeliver it forever.
             return JsonResponse({"status": "ignored", "error": event.error, "event_id": event.pk})
+        if event.queued_at is None:
+            # Over the rate: stored, and processed by the sweep within a minute or so.
+            return JsonResponse({"status": "deferred", "event_id": event.pk}, status=202)
         from sync.tasks import process_webhook_event_task
 
         transaction.on_commit(lambda: process_webhook_event_task.delay(event.pk))

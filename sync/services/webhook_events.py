@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from plugin.models import Installation
@@ -28,6 +30,8 @@ MAX_EVENT_CHARS = 64
 MAX_ID = 2**63 - 1
 # A reason quotes at most this much of a bad value.
 MAX_QUOTED = 80
+# A queued event still unprocessed after this long lost its task (a broker restart): the sweep sends it again.
+LOST_TASK_AFTER = timedelta(minutes=10)
 
 
 class PayloadError(ValueError):
@@ -126,8 +130,12 @@ def _tenant_mismatch(installation: Installation, payload: Payload) -> str:
     return ""
 
 
-def webhook_event_record(*, installation: Installation, raw_body: str) -> WebhookEvent:
-    """Store a webhook as received; a body we cannot use is stored too, with the reason in `error`."""
+def webhook_event_record(*, installation: Installation, raw_body: str, defer: bool = False) -> WebhookEvent:
+    """Store a webhook as received; a body we cannot use is stored too, with the reason in `error`.
+
+    A usable event is marked queued (`queued_at`): the caller sends its task. With `defer` it is left for
+    `webhook_events_queue_deferred`, which sends it once the installation is back under its rate.
+    """
     event = WebhookEvent(installation=installation, raw_body=stored_body(raw_body))
     try:
         payload = payload_parse(raw_body)
@@ -136,8 +144,34 @@ def webhook_event_record(*, installation: Installation, raw_body: str) -> Webhoo
     else:
         event.event, event.entity_type, event.entity_id = payload.event, payload.entity_type, payload.entity_id
         event.error = _tenant_mismatch(installation, payload)
+    if event.event and not event.error and not defer:
+        event.queued_at = timezone.now()
     event.save()
     return event
+
+
+def webhook_events_queue_deferred() -> int:
+    """Send the processing task of waiting events: deferred ones, and any whose task was lost; return how many.
+
+    At most WEBHOOK_RATE_LIMIT_PER_MINUTE per installation per run (beat runs it every minute), oldest first,
+    so a flood drains at the rate the receiver processes at once, and nothing stored is left behind.
+    """
+    from sync.tasks import process_webhook_event_task
+
+    now = timezone.now()
+    waiting = WebhookEvent.objects.filter(processed_at__isnull=True, error="", installation__is_active=True).filter(
+        Q(queued_at__isnull=True) | Q(queued_at__lt=now - LOST_TASK_AFTER)
+    )
+    installations = waiting.order_by().values_list("installation_id", flat=True).distinct()
+    ids: list[int] = []
+    for installation_id in installations:
+        oldest = waiting.filter(installation_id=installation_id).order_by("received_at", "id")
+        ids += list(oldest.values_list("pk", flat=True)[: settings.WEBHOOK_RATE_LIMIT_PER_MINUTE])
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk__in=ids).update(queued_at=now)
+        for event_id in ids:
+            transaction.on_commit(lambda event_id=event_id: process_webhook_event_task.delay(event_id))
+    return len(ids)
 
 
 def webhook_event_record_refused(*, installation: Installation, raw_body: str, reason: str) -> WebhookEvent:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from sync.models import WebhookEvent
 from sync.services.history_prune import history_prune
+from sync.services.webhook_events import webhook_event_record, webhook_events_queue_deferred
 
 GOOD = {"tenant_id": "tenant-1", "educator": "demo-academy", "event": "invoice.updated", "entity_type": "Invoice"}
 
@@ -112,10 +113,51 @@ def test_a_body_just_under_the_limit_is_accepted(client, installation, webhook_d
     assert "[cut: " in event.raw_body  # stored cut short, processed in full
 
 
-def test_an_installation_over_its_rate_gets_429_with_retry_after_and_nothing_is_stored(
+def test_over_its_rate_an_installations_webhooks_are_stored_and_deferred_never_refused(
+    client, installation, webhook_delay, settings, django_capture_on_commit_callbacks
+):
+    """Eduframe gives up on a delivery after a few retries: a genuine burst is stored, and processed later."""
+    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE, settings.WEBHOOK_HARD_LIMIT_PER_MINUTE = 3, 100
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [_post(client, installation, _with(entity_id=n + 1)) for n in range(5)]
+    assert [a.status_code for a in answers] == [202] * 5
+    assert [a.json()["status"] for a in answers] == ["accepted"] * 3 + ["deferred"] * 2
+    assert webhook_delay.call_count == 3
+    deferred = WebhookEvent.objects.filter(queued_at__isnull=True)
+    assert sorted(deferred.values_list("entity_id", flat=True)) == [4, 5]
+
+
+def test_the_sweep_sends_deferred_events_at_the_installations_rate(
+    installation, webhook_delay, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE = 2
+    for n in range(3):
+        webhook_event_record(installation=installation, raw_body=_with(entity_id=n + 1), defer=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_events_queue_deferred() == 2  # the oldest two, this minute
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_events_queue_deferred() == 1  # the last one, the next minute
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_events_queue_deferred() == 0  # all sent: nothing twice
+    sent = [call.args[0] for call in webhook_delay.call_args_list]
+    assert sent == list(WebhookEvent.objects.order_by("received_at", "id").values_list("pk", flat=True))
+
+
+def test_the_sweep_sends_an_event_whose_task_was_lost_again(
+    installation, webhook_delay, django_capture_on_commit_callbacks
+):
+    event = webhook_event_record(installation=installation, raw_body=_with())
+    assert webhook_events_queue_deferred() == 0  # just queued: its task is on its way
+    WebhookEvent.objects.update(queued_at=timezone.now() - timezone.timedelta(minutes=11))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_events_queue_deferred() == 1
+    webhook_delay.assert_called_once_with(event.pk)
+
+
+def test_over_the_hard_limit_it_is_a_429_with_retry_after_and_nothing_is_stored(
     client, installation, webhook_delay, settings
 ):
-    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE = 5
+    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE, settings.WEBHOOK_HARD_LIMIT_PER_MINUTE = 2, 5
     answers = [_post(client, installation, _with(entity_id=n + 1)).status_code for n in range(7)]
     assert answers == [202] * 5 + [429] * 2
     refused = _post(client, installation, _with(entity_id=99))
@@ -124,8 +166,8 @@ def test_an_installation_over_its_rate_gets_429_with_retry_after_and_nothing_is_
 
 
 def test_the_rate_window_moves_on_so_a_redelivery_gets_through(client, installation, webhook_delay, settings):
-    """What Eduframe retries after Retry-After is accepted: a genuine event is delayed, not dropped."""
-    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE = 2
+    """What Eduframe delivers again after Retry-After is accepted."""
+    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE, settings.WEBHOOK_HARD_LIMIT_PER_MINUTE = 2, 2
     for n in range(2):
         _post(client, installation, _with(entity_id=n + 1))
     assert _post(client, installation, _with(entity_id=3)).status_code == 429
@@ -135,10 +177,11 @@ def test_the_rate_window_moves_on_so_a_redelivery_gets_through(client, installat
 
 
 def test_one_installations_flood_does_not_limit_another(client, installation, other_ready, webhook_delay, settings):
-    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE = 1
+    settings.WEBHOOK_RATE_LIMIT_PER_MINUTE, settings.WEBHOOK_HARD_LIMIT_PER_MINUTE = 1, 1
     assert _post(client, installation, _with()).status_code == 202
     assert _post(client, installation, _with()).status_code == 429
-    assert _post(client, other_ready, _with(educator=other_ready.educator_slug)).status_code == 202
+    response = _post(client, other_ready, _with(educator=other_ready.educator_slug))
+    assert response.json()["status"] == "accepted"
 
 
 @pytest.fixture
