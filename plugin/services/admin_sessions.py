@@ -52,9 +52,13 @@ def session_current(*, request) -> AdminSession | None:
 def session_touch(*, request) -> None:
     """Note that this browser was seen now (at most once a minute)."""
     key = request.session.session_key
-    if key:
-        now = timezone.now()
-        AdminSession.objects.filter(session_key=key, last_seen_at__lt=now - TOUCH_EVERY).update(last_seen_at=now)
+    if not key:
+        return
+    now = timezone.now()
+    stale = AdminSession.objects.filter(session_key=key, last_seen_at__lt=now - TOUCH_EVERY)
+    # Read first: a write on every page view would contend with the workers for SQLite's lock.
+    if stale.exists():
+        stale.update(last_seen_at=now)
 
 
 def session_sign_out(*, request) -> None:

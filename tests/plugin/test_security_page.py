@@ -196,3 +196,15 @@ def test_the_audit_log_shows_only_this_installations_entries(admin, installation
     page = admin.get("/settings/audit/").content.decode()
     assert "Settings saved" in page
     assert "Secret of another tenant" not in page
+
+
+def test_last_seen_is_noted_at_most_once_a_minute(first, eduframe_sandbox):
+    from django.utils import timezone
+
+    row = AdminSession.objects.get()
+    AdminSession.objects.update(last_seen_at=timezone.now() - timedelta(minutes=5))
+    first.get("/settings/security/")
+    seen = AdminSession.objects.get().last_seen_at
+    assert timezone.now() - seen < timedelta(seconds=10)
+    first.get("/settings/security/")
+    assert AdminSession.objects.get(pk=row.pk).last_seen_at == seen
