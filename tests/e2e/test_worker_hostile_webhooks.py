@@ -83,3 +83,39 @@ def test_made_up_and_malformed_webhooks_cost_no_records_and_the_genuine_invoice_
     lookups = [r["path"] for r in state.request_log if r["path"].startswith("/invoices/88")]
     assert sorted(lookups) == sorted(f"/invoices/{n}" for n in MADE_UP)  # one lookup each
     assert len([e for e in exact_sandbox.state.snapshot()["divisions"][str(DIVISION)]["entries"]]) == 1
+
+
+def test_while_eduframe_is_down_webhooks_are_stored_and_the_invoice_is_booked_once_it_is_back(
+    celery_worker, installation, exact_sandbox, eduframe_sandbox
+):
+    from sync.services.invoice_queue import invoices_enqueue_due_retries
+
+    state = eduframe_sandbox.state
+    vat = state.add_vat("21% BTW", "21")
+    account = state.add_account("Zuid Training B.V.", email="finance@zuid.example")
+    item = {"name": "Agile Basis", "units": 2, "unit_price": "250.00", "invoice_vat_id": vat["id"]}
+    state.inject_fault("*", "503", count=10_000)  # every API call fails; webhooks are still delivered
+    invoice = state.add_invoice(account["id"], [item], status="open")
+    assert state.wait_for_deliveries(timeout=10)
+    events = WebhookEvent.objects.filter(entity_id=invoice["id"])
+    assert set(events.values_list("event", flat=True)) == {"invoice.created", "invoice.updated"}
+    # The lookup could not answer, so the invoice is queued all the same and waits for a retry.
+    record = wait_for(
+        lambda: InvoiceRecord.objects.filter(eduframe_invoice_id=invoice["id"], error_kind="retryable").first(),
+        what="the sync to meet Eduframe's 503 and plan a retry",
+    )
+    assert record.state == "pending"
+
+    state.clear_faults()
+    InvoiceRecord.objects.filter(pk=record.pk).update(next_retry_at=timezone.now())
+    # What beat's retry scan does every minute; a transaction commits it, so the worker gets the task.
+    from django.db import transaction
+
+    with transaction.atomic():
+        invoices_enqueue_due_retries()
+    wait_for(
+        lambda: InvoiceRecord.objects.filter(pk=record.pk, state="booked").exists(),
+        what="the invoice to be booked once Eduframe is back",
+    )
+    entries = exact_sandbox.state.snapshot()["divisions"][str(DIVISION)]["entries"]
+    assert [e["YourRef"] for e in entries] == [invoice["number"]]
