@@ -24,8 +24,11 @@ SESSION_EPOCH = "installation_epoch"
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def session_bind(*, request, installation: Installation, method: str) -> AdminSession:
-    """Bind the browser session to the installation under a new session key (no fixation), and record it."""
+def session_bind(*, request, installation: Installation, method: str | None = None) -> AdminSession:
+    """Bind the browser session to the installation under a new session key (no fixation), and record it.
+
+    `method` is how the browser signed in ("api_token" or "oauth"); by default the installation's own.
+    """
     request.session.cycle_key()
     request.session[SESSION_INSTALLATION] = installation.pk
     request.session[SESSION_EPOCH] = installation.session_epoch
@@ -33,7 +36,7 @@ def session_bind(*, request, installation: Installation, method: str) -> AdminSe
     return AdminSession.objects.create(
         installation=installation,
         session_key=request.session.session_key,
-        method=method,
+        method=method or installation.eduframe_auth,
         ip_address=(request.META.get("REMOTE_ADDR") or "")[:45],
         user_agent=(request.META.get("HTTP_USER_AGENT") or "")[:300],
     )

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from plugin.crypto import is_undecryptable
 from plugin.models import Installation, _new_webhook_secret
+from plugin.services.admin_sessions import session_bind  # noqa: F401  (its home before sign-ins were recorded)
 from sync.eduframe.client import EduframeClient
 from sync.errors import AuthError, FunctionalError, RetryableError, SyncError
 
