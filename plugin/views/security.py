@@ -11,7 +11,13 @@ from plugin.decorators import installation_required
 from plugin.forms import ApiTokenForm
 from plugin.services.admin_sessions import session_sign_out, sessions_active, sessions_sign_out_everywhere
 from plugin.services.audit import audit_entries, audit_record
-from plugin.services.install import EduframeCredentials, InstallRefused, credentials_replace, webhook_secret_rotate
+from plugin.services.install import (
+    SCOPE_CONSEQUENCES,
+    EduframeCredentials,
+    InstallRefused,
+    credentials_replace,
+    webhook_secret_rotate,
+)
 from plugin.views.install import replace_oauth_start
 
 
@@ -22,6 +28,7 @@ def _page(request, token_form=None, status=200):
         "current_key": request.session.session_key,
         "oauth": bool(settings.EDUFRAME_CLIENT_ID),
         "token_form": token_form or ApiTokenForm(),
+        "scopes": SCOPE_CONSEQUENCES,
     }
     return render(request, "plugin/security/security.html", context, status=status)
 

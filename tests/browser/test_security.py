@@ -42,7 +42,7 @@ def test_sign_out_from_the_top_bar(page, world, live_server):
     expect(page.get_by_role("heading", name="Open EduExact from Eduframe")).to_be_visible()
 
 
-def test_the_sign_ins_are_listed_and_sign_out_everywhere_ends_them(page, world, live_server, chromium):
+def test_the_sign_ins_are_listed_and_sign_out_everywhere_ends_them(page, world, live_server, chromium, screenshot):
     from playwright.sync_api import expect
 
     _sign_in(page, live_server)
@@ -53,6 +53,7 @@ def test_the_sign_ins_are_listed_and_sign_out_everywhere_ends_them(page, world, 
         rows = page.locator("#sessions tbody tr")
         expect(rows).to_have_count(2)
         expect(page.locator("#sessions").get_by_text("(this browser)")).to_have_count(1)
+        screenshot("security")
         page.get_by_role("button", name="Sign out everywhere").click()
         expect(page.get_by_text("Every browser is signed out of this EduExact installation (2 sign-ins ended).")).to_be_visible()
         other.goto(f"{live_server.url}/settings/")
