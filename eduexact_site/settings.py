@@ -58,10 +58,25 @@ PUBLIC_URL = env("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
 _public_host = urlsplit(PUBLIC_URL).hostname or "localhost"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[_public_host, "localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_URL])
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+# HTTPS settings follow PUBLIC_URL's scheme (https: all on), each overridable: a service reached over plain
+# http (the demo, a local acceptance run) must not redirect to https or send cookies the browser drops.
+_https = PUBLIC_URL.startswith("https://")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_https)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_https)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_https)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 60 * 60 if _https else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_https)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_https)
 # The Exact and Eduframe OAuth redirects come back cross-site as top-level GETs: Lax keeps the session.
 SESSION_COOKIE_SAMESITE = "Lax"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusted only when configured (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto behind a TLS-terminating proxy that
+# sets it): trusted without such a proxy, any client could claim https.
+_proxy_header = env("SECURE_PROXY_SSL_HEADER", default="").strip()
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_").removeprefix("HTTP_"), "https")
+# The path of the Django admin (the contract's DJANGO_ADMIN_URL): no leading slash, one trailing slash.
+DJANGO_ADMIN_URL = (env("DJANGO_ADMIN_URL", default="admin/").strip("/") or "admin") + "/"
 
 # External APIs. Exact: unset base URL means the installation's region decides.
 EXACT_CLIENT_ID = env("EXACT_CLIENT_ID", default="eduexact-sandbox")
@@ -74,6 +89,13 @@ HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
 # How long the sync's history is kept (see sync/services/history_prune.py).
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=90)
 SYNC_ATTEMPT_RETENTION_DAYS = env.int("SYNC_ATTEMPT_RETENTION_DAYS", default=365)
+# The webhook receiver under abuse (sync/views.py): bodies over the limit get a 413, at most this much of a body
+# is stored; over its rate an installation's webhooks are stored and processed later, over the hard limit they
+# get a 429 with Retry-After.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+WEBHOOK_STORED_BODY_CHARS = env.int("WEBHOOK_STORED_BODY_CHARS", default=4096)
+WEBHOOK_RATE_LIMIT_PER_MINUTE = env.int("WEBHOOK_RATE_LIMIT_PER_MINUTE", default=300)
+WEBHOOK_HARD_LIMIT_PER_MINUTE = env.int("WEBHOOK_HARD_LIMIT_PER_MINUTE", default=10 * WEBHOOK_RATE_LIMIT_PER_MINUTE)
 # How long Eduframe reference data (VAT rates, the VAT-number field, course editions) is reused.
 EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", default=300)
 # The bearer token of the Prometheus scraper; unset, /metrics answers 404.
@@ -192,6 +214,11 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-invoices": {
         "task": "sync.tasks.retry_due_invoices",
         "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=60),
+    },
+    # Webhooks deferred by the receiver's rate limit (or whose task was lost) are processed.
+    "queue-deferred-webhooks": {
+        "task": "sync.tasks.queue_deferred_webhooks",
+        "schedule": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=60),
     },
     # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
     "prune-sync-history": {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 
-from plugin.models import CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
+from plugin.models import AuditEntry, CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
 from sync.models import InvoiceRecord
 
 State = InvoiceRecord.State
@@ -82,11 +82,22 @@ class ExactConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["installation__educator_slug", "exact_user_name", "exact_user_email"]
     list_select_related = ["installation", "installation__settings"]
-    raw_id_fields = ["installation"]
-    # Tokens are never shown, not even encrypted.
+    # Tokens are never shown, not even encrypted. The host and the installation are read-only: changing either
+    # would send a tenant's tokens and the app's client secret to another URL, or to another tenant.
     exclude = ["access_token", "refresh_token"]
-    readonly_fields = ["access_expires_at", "tokens_issued_at", "last_success_at", "last_error", "last_error_at"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = [
+        "installation",
+        "base_url",
+        "access_expires_at",
+        "tokens_issued_at",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        # A connection is made by the administrator's OAuth consent, never typed in.
+        return False
 
     @admin.display(description="Division")
     def division(self, obj: ExactConnection):
@@ -118,3 +129,22 @@ class VatMappingAdmin(admin.ModelAdmin):
     search_fields = ["eduframe_name", "exact_vat_code"]
     list_select_related = ["installation"]
     raw_id_fields = ["installation"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """What administrators changed, for operators to read; nobody edits history."""
+
+    list_display = ["at", "installation", "actor", "action", "summary"]
+    list_filter = ["action", "installation"]
+    search_fields = ["installation__educator_slug", "actor", "action", "summary"]
+    list_select_related = ["installation"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from plugin.selectors import installation_from_session
+from plugin.services.admin_sessions import session_touch
 
 
 def installation_required(view):
@@ -20,6 +21,7 @@ def installation_required(view):
         if installation is None:
             return render(request, "plugin/open_from_eduframe.html", status=403)
         request.installation = installation
+        session_touch(request=request)
         return view(request, *args, **kwargs)
 
     return wrapper

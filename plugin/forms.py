@@ -29,6 +29,16 @@ class ApiTokenForm(forms.Form):
         help_text="Create it in Eduframe under My profile → Add access token, with the scopes listed below.",
     )
 
+    def clean_token(self) -> str:
+        # A token travels in an HTTP header: only visible ASCII. Spaces and line breaks around it come from pasting.
+        token = self.cleaned_data["token"].strip()
+        if not token.isascii() or not token.isprintable() or " " in token or len(token) > 4096:
+            raise forms.ValidationError(
+                "This is not an Eduframe API token: a token has only letters, digits and punctuation, no spaces. "
+                "Copy it again from Eduframe."
+            )
+        return token
+
 
 class ConnectExactForm(forms.Form):
     region = forms.ChoiceField(

@@ -6,7 +6,7 @@ import secrets
 
 from django.db import models
 
-from plugin.crypto import EncryptedTextField
+from plugin.crypto import EncryptedTextField, is_undecryptable
 
 
 def _new_webhook_secret() -> str:
@@ -35,6 +35,8 @@ class Installation(models.Model):
     eduframe_auth_error = models.TextField(blank=True)
     # Eduframe answered 429 with a Retry-After: no process calls Eduframe for this tenant before this moment.
     eduframe_throttled_until = models.DateTimeField(null=True, blank=True)
+    # Raised by "sign out everywhere": a browser session bound under an older value is no longer signed in.
+    session_epoch = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,6 +45,11 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return self.educator_name or self.educator_slug
+
+    @property
+    def eduframe_tokens_unreadable(self) -> bool:
+        """No key of TOKEN_ENCRYPTION_KEY opens the stored Eduframe tokens: they must be replaced."""
+        return is_undecryptable(self.eduframe_access_token) or is_undecryptable(self.eduframe_refresh_token)
 
 
 class ExactConnection(models.Model):
@@ -81,6 +88,11 @@ class ExactConnection(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.CONNECTED and bool(self.refresh_token)
+
+    @property
+    def tokens_unreadable(self) -> bool:
+        """No key of TOKEN_ENCRYPTION_KEY opens the stored tokens: Exact must be reconnected."""
+        return is_undecryptable(self.access_token) or is_undecryptable(self.refresh_token)
 
 
 class GlobalSettings(models.Model):
@@ -148,3 +160,39 @@ class VatMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.eduframe_name or self.eduframe_vat_id} -> {self.exact_vat_code or '(by percentage)'}"
+
+
+class AdminSession(models.Model):
+    """A browser signed in to an installation: listed on the Security page, signed out one by one or all at once."""
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="admin_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    method = models.CharField(max_length=16, choices=Installation.EduframeAuth.choices)
+    signed_in_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Sign-in #{self.pk} with {self.get_method_display()}"
+
+
+class AuditEntry(models.Model):
+    """One change an administrator made (settings, overrides, VAT mapping, connection, credentials): who and when."""
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="audit_entries")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Who, as far as we know: the sign-in (its method, number and address); Eduframe tokens name no person.
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=64)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"

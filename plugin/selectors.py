@@ -70,10 +70,16 @@ def effective_codes(
 
 def installation_from_session(*, session) -> Installation | None:
     """Return the active installation the browser session is bound to, if any."""
+    from plugin.services.admin_sessions import session_epoch_valid
+
     installation_id = session.get("installation_id")
     if not installation_id:
         return None
-    return Installation.objects.filter(pk=installation_id, is_active=True).first()
+    installation = Installation.objects.filter(pk=installation_id, is_active=True).first()
+    # Signed out everywhere since this browser signed in: no longer an administrator.
+    if installation is None or not session_epoch_valid(session=session, installation=installation):
+        return None
+    return installation
 
 
 def connection_get(*, installation: Installation):

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from plugin.views import courses, exact, install, log, reconciliation, settings
+from plugin.views import courses, exact, install, log, reconciliation, security, settings
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="settings", permanent=False)),
@@ -29,4 +29,10 @@ urlpatterns = [
     path("settings/reconciliation/<int:run_id>/csv", reconciliation.reconciliation_csv, name="reconciliation-csv"),
     path("settings/reconciliation/<int:run_id>/book-again", reconciliation.reconciliation_book_again_view,
          name="reconciliation-book-again"),  # fmt: skip
+    path("settings/security/", security.security_page, name="security"),
+    path("settings/security/eduframe-credentials", security.eduframe_credentials, name="eduframe-credentials"),
+    path("settings/security/webhook-secret", security.webhook_secret, name="webhook-secret"),
+    path("settings/security/sign-out-everywhere", security.sign_out_everywhere, name="sign-out-everywhere"),
+    path("settings/sign-out", security.sign_out, name="sign-out"),
+    path("settings/audit/", security.audit_log, name="audit-log"),
 ]

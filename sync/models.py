@@ -138,10 +138,22 @@ class WebhookEvent(models.Model):
     entity_type = models.CharField(max_length=64, blank=True)
     entity_id = models.BigIntegerField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When its processing task was sent; None: deferred (over the installation's rate), the sweep sends it later.
+    queued_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The receiver's rate limit counts an installation's webhooks of the last minute.
+            models.Index(fields=["installation", "received_at"], name="webhook_rate_window"),
+            # The sweep looks for deferred (or lost) events among the few not yet processed.
+            models.Index(
+                fields=["installation", "received_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="webhook_waiting",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event or 'webhook'} #{self.pk}"

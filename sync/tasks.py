@@ -107,6 +107,14 @@ def retry_due_invoices() -> int:
 
 
 @shared_task(**_LIMITS)
+def queue_deferred_webhooks() -> int:
+    """Beat: send the processing of webhooks deferred by the receiver's rate limit, or whose task was lost."""
+    from sync.services.webhook_events import webhook_events_queue_deferred
+
+    return webhook_events_queue_deferred()
+
+
+@shared_task(**_LIMITS)
 def prune_sync_history() -> dict:
     """Beat: delete old processed webhooks and superseded attempts."""
     from sync.services.history_prune import history_prune

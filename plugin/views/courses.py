@@ -13,6 +13,7 @@ from plugin.decorators import installation_required
 from plugin.forms import OverrideForm
 from plugin.models import CourseOverride
 from plugin.selectors import codes_rows, course_rows, edition_codes, edition_rows, override_get, template_codes
+from plugin.services.audit import audit_record, changes_summary
 from plugin.services.exact_checks import ExactUnavailable
 from plugin.services.settings_save import OverrideValues, course_override_set, override_check
 from sync.eduframe.client import EduframeClient
@@ -74,6 +75,11 @@ def _override_form(request, *, scope, eduframe_id, name, course_id=None):
         form.add_error(field, message)
     if problems:
         return form, None
+    fields = {"ledger_code": "Ledger code", "cost_center": "Cost center", "cost_unit": "Cost unit"}
+    summary = changes_summary(
+        {label: initial.get(name, "") for name, label in fields.items()},
+        {label: getattr(values, name) for name, label in fields.items()},
+    )
     course_override_set(
         installation=request.installation,
         scope=scope,
@@ -82,6 +88,8 @@ def _override_form(request, *, scope, eduframe_id, name, course_id=None):
         name=name,
         eduframe_course_id=course_id,
     )
+    where = "Course template" if scope == "template" else "Course edition"
+    audit_record(request=request, action=f"{where} overrides saved", summary=f"{name} ({eduframe_id}): {summary}")
     messages.success(request, f"Saved the Exact Online codes of {name}.")
     return form, redirect(request.path)
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from plugin.decorators import installation_required
 from plugin.forms import ConnectExactForm, DivisionForm
 from plugin.selectors import connection_get, settings_get
+from plugin.services.audit import audit_record
 from plugin.services.exact_connection import (
     ConnectionRefused,
     division_choose,
@@ -61,6 +62,7 @@ def callback(request):
         messages.error(request, exc.message)
         return redirect("settings")
     who = connection.exact_user_name or connection.exact_user_email
+    audit_record(request=request, action="Exact Online connected", summary=f"As {who} ({connection.base_url}).")
     messages.success(request, f"Exact Online is connected as {who}. Sync resumes; nothing was lost.")
     return redirect("exact-division")
 
@@ -86,6 +88,7 @@ def division(request):
         except (ValueError, ConnectionRefused) as exc:
             messages.error(request, getattr(exc, "message", f"{chosen!r} is not a division code."))
         else:
+            audit_record(request=request, action="Division chosen", summary=f"Division {chosen}.")
             messages.success(request, "Division saved. Now fill in the remaining settings.")
             return redirect("settings")
     return render(request, "plugin/exact/division.html", {"form": form, "divisions": divisions})
@@ -95,5 +98,6 @@ def division(request):
 @installation_required
 def disconnect(request):
     exact_connection_disconnect(installation=request.installation)
+    audit_record(request=request, action="Exact Online disconnected")
     messages.info(request, "Exact Online is disconnected: the sync is paused until you connect again.")
     return redirect("settings")

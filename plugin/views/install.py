@@ -1,8 +1,9 @@
 """The install flow, started by Eduframe's "Click to install": `GET /install/?educator=<slug>`.
 
 With EDUFRAME_CLIENT_ID set, the administrator signs in with Eduframe (OAuth); otherwise they paste an
-Eduframe API token. Either way the installation is created or reopened and the browser goes on to
-connect Exact Online. The view sequence follows healthchecks' integrations: state in the session,
+Eduframe API token. The first time this installs (stores the sync's credentials, registers the webhook);
+afterwards it only signs the browser in, and the browser goes on to connect Exact Online. The same OAuth
+callback also serves the Security page's "replace the sync's Eduframe credentials" (purpose "replace"). The view sequence follows healthchecks' integrations: state in the session,
 popped and compared on the callback (403), access_denied -> message, no code -> 400.
 """
 
@@ -19,12 +20,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from plugin.decorators import require_setting
 from plugin.forms import ApiTokenForm
+from plugin.selectors import installation_from_session
+from plugin.services.admin_sessions import session_bind
+from plugin.services.audit import audit_record
 from plugin.services.install import (
     SCOPE_CONSEQUENCES,
     EduframeCredentials,
     InstallRefused,
-    installation_install,
-    session_bind,
+    SignIn,
+    credentials_replace,
+    installation_sign_in,
 )
 from sync.eduframe import oauth as eduframe_oauth
 from sync.errors import SyncError
@@ -36,9 +41,16 @@ def _bad_request(request, message: str):
     return render(request, "plugin/install/problem.html", {"message": message}, status=400)
 
 
-def _finish(request, installation):
-    session_bind(request=request, installation=installation)
-    messages.success(request, f"EduExact is installed for {installation}. Now connect Exact Online.")
+def _finish(request, signed_in: SignIn, method: str):
+    installation = signed_in.installation
+    session_bind(request=request, installation=installation, method=method)
+    request.installation = installation
+    if signed_in.installed:
+        audit_record(request=request, action="Installed", summary="Eduframe credentials stored, webhook registered.")
+        messages.success(request, f"EduExact is installed for {installation}. Now connect Exact Online.")
+    else:
+        audit_record(request=request, action="Signed in")
+        messages.success(request, f"Signed in to EduExact for {installation}.")
     return redirect("exact-connect")
 
 
@@ -57,7 +69,7 @@ def install(request):
     if request.method == "POST" and form.is_valid():
         credentials = EduframeCredentials(access_token=form.cleaned_data["token"])
         try:
-            return _finish(request, installation_install(educator_slug=educator, credentials=credentials))
+            return _finish(request, installation_sign_in(educator_slug=educator, credentials=credentials), "api_token")
         except InstallRefused as exc:
             for message in exc.messages:
                 form.add_error("token", message)
@@ -65,9 +77,9 @@ def install(request):
     return render(request, "plugin/install/token.html", context)
 
 
-def _install_oauth_start(request, educator: str):
+def _install_oauth_start(request, educator: str, purpose: str = "sign_in"):
     state = secrets.token_urlsafe()
-    request.session[SESSION_KEY] = {"state": state, "educator": educator}
+    request.session[SESSION_KEY] = {"state": state, "educator": educator, "purpose": purpose}
     url = eduframe_oauth.authorization_url(redirect_uri=_redirect_uri(), state=state, scopes=list(SCOPE_CONSEQUENCES))
     return redirect(url)
 
@@ -92,9 +104,27 @@ def install_callback(request):
             refresh_token=getattr(tokens, "refresh_token", "") or "",
             expires_at=getattr(tokens, "expires_at", None),
         )
-        installation = installation_install(educator_slug=pending["educator"], credentials=credentials)
+        if pending.get("purpose") == "replace":
+            return _replace_with_oauth(request, pending, credentials)
+        signed_in = installation_sign_in(educator_slug=pending["educator"], credentials=credentials)
     except SyncError as exc:
         return _bad_request(request, f"Eduframe refused the sign-in: {exc.message}")
     except InstallRefused as exc:
         return render(request, "plugin/install/problem.html", {"messages_list": exc.messages}, status=400)
-    return _finish(request, installation)
+    return _finish(request, signed_in, "oauth")
+
+
+def _replace_with_oauth(request, pending: dict, credentials: EduframeCredentials):
+    """The Security page's replacement, back from Eduframe's consent: only for the signed-in installation."""
+    installation = installation_from_session(session=request.session)
+    if installation is None or installation.educator_slug != pending["educator"]:
+        return HttpResponseForbidden("Sign in to this installation before replacing its Eduframe credentials.")
+    request.installation = credentials_replace(installation=installation, credentials=credentials)
+    audit_record(request=request, action="Eduframe credentials replaced", summary="With a new Eduframe OAuth sign-in.")
+    messages.success(request, "The sync now runs on the new Eduframe credentials.")
+    return redirect("security")
+
+
+def replace_oauth_start(request, installation):
+    """Send the administrator to Eduframe's consent page to replace the sync's credentials."""
+    return _install_oauth_start(request, installation.educator_slug, purpose="replace")

@@ -13,6 +13,7 @@ from monitoring.services.alert_settings import alert_emails_get, alert_emails_sa
 from plugin.decorators import installation_required
 from plugin.forms import GlobalSettingsForm, VatMappingForm
 from plugin.selectors import connection_get, settings_get, vat_mappings_get, vat_suggestions
+from plugin.services.audit import audit_record, changes_summary
 from plugin.services.exact_checks import CodeChecker, ExactUnavailable
 from plugin.services.settings_save import (
     GlobalValues,
@@ -81,9 +82,17 @@ def _save(request, form):
     if sync_from_moves_back(installation=request.installation, new_date=values.sync_from):
         if request.POST.get("confirmed") != "yes":
             return _confirm_sync_from(request, form, values)
+    before = _initial(settings_get(installation=request.installation))
     global_settings_save(installation=request.installation, values=values)
+    summary = changes_summary(_labelled(form, before), _labelled(form, form.cleaned_data))
+    audit_record(request=request, action="Settings saved", summary=summary)
     messages.success(request, "Settings saved. Invoices that needed attention are tried again.")
     return redirect("settings")
+
+
+def _labelled(form, values: dict) -> dict:
+    """The values keyed by the form's labels, as the audit log shows them."""
+    return {form.fields[name].label or name: values.get(name) for name in form.fields if name in values}
 
 
 def _confirm_sync_from(request, form, values):
@@ -130,7 +139,13 @@ def vat_mapping(request):
     initial = {rate.id: saved.get(rate.id) or suggested.get(rate.id, "") for rate in rates}
     form = VatMappingForm(request.POST or None, rates=rates, vat_codes=vat_codes, initial_codes=initial)
     if request.method == "POST" and form.is_valid():
-        vat_mapping_save(installation=installation, rates=rates, choices=form.chosen(rates))
+        choices = form.chosen(rates)
+        vat_mapping_save(installation=installation, rates=rates, choices=choices)
+        names = {rate.id: rate.name or str(rate.id) for rate in rates}
+        summary = changes_summary(
+            {names[r.id]: saved.get(r.id, "") for r in rates}, {names[r.id]: choices.get(r.id, "") for r in rates}
+        )
+        audit_record(request=request, action="VAT mapping saved", summary=summary)
         messages.success(request, "VAT mapping saved.")
         return redirect("vat-mapping")
     rows = [(rate, form[VatMappingForm.field_name(rate.id)], suggested.get(rate.id, "")) for rate in rates]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection as db
+from django.test import Client
 
-from plugin.models import Installation
+from plugin.models import AdminSession, AuditEntry, Installation
 from sandbox.eduframe.auth import ALL_SCOPES
 
 URL = "/install/?educator=demo-academy"
@@ -84,13 +85,64 @@ def test_it_registers_the_webhook_once(client, eduframe_sandbox):
     assert installation.eduframe_webhook_id == str(hooks[0]["id"])
 
 
-def test_it_reopens_the_same_installation_on_a_second_install(client, eduframe_sandbox):
+def test_a_second_install_only_signs_in_and_leaves_the_syncs_credentials_alone(client, eduframe_sandbox):
     _install(client)
-    Installation.objects.update(is_active=False, eduframe_auth_error="refused")
-    _install(client)
+    eduframe_sandbox.state.add_token("another-admins-token", ALL_SCOPES)
+    Installation.objects.update(eduframe_auth_error="refused")
+    second = Client()
+    response = _install(second, token="another-admins-token")
+    assert response.status_code == 302
     installation = Installation.objects.get()
-    assert installation.is_active
-    assert installation.eduframe_auth_error == ""
+    assert second.session["installation_id"] == installation.pk
+    assert installation.eduframe_access_token == "demo-token"  # not replaced by signing in
+    assert installation.eduframe_auth_error == "refused"  # only replacing the credentials clears it
+    assert AdminSession.objects.filter(installation=installation).count() == 2
+    assert [e.action for e in AuditEntry.objects.order_by("id")] == ["Installed", "Signed in"]
+
+
+def test_an_installation_an_operator_deactivated_stays_deactivated(client, eduframe_sandbox):
+    _install(client)
+    Installation.objects.update(is_active=False)
+    response = _install(Client())
+    assert "deactivated by an operator" in response.content.decode()
+    assert not Installation.objects.get().is_active
+
+
+@pytest.mark.parametrize(("field", "stored"), [("eduframe_educator_id", 999_999), ("eduframe_tenant_id", "other-tenant")])
+def test_a_sign_in_with_another_educator_or_tenant_id_is_refused(client, eduframe_sandbox, field, stored):
+    """Same slug, other tenant: e.g. an educator that was renamed and its slug reused."""
+    _install(client)
+    Installation.objects.update(**{field: stored})
+    stranger = Client()
+    response = _install(stranger)
+    assert "belongs to another Eduframe tenant" in response.content.decode()
+    assert "installation_id" not in stranger.session
+
+
+NOT_A_TOKEN = "This is not an Eduframe API token"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("demo token", NOT_A_TOKEN),
+        ("démo-token", NOT_A_TOKEN),
+        ("demo\r\nX-Injected: 1", NOT_A_TOKEN),
+        ("\u202edemo-token", NOT_A_TOKEN),
+        ("x" * 5000, NOT_A_TOKEN),
+        ("demo-token\x00", "Null characters are not allowed."),
+    ],
+)
+def test_a_token_with_odd_characters_gets_a_clear_message(client, eduframe_sandbox, token, message):
+    response = _install(client, token=token)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Installation.objects.exists()
+
+
+def test_spaces_and_line_breaks_around_a_pasted_token_are_ignored(client, eduframe_sandbox):
+    assert _install(client, token="  demo-token\n").status_code == 302
+    assert Installation.objects.get().eduframe_access_token == "demo-token"
 
 
 def test_it_rotates_the_session_key_on_binding(client, eduframe_sandbox):

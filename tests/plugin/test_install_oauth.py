@@ -82,3 +82,31 @@ def test_it_needs_a_code(client, oauth_settings, eduframe_sandbox):
 def test_the_callback_is_404_without_oauth_configured(client, settings):
     settings.EDUFRAME_CLIENT_ID = None
     assert client.get("/install/callback", {"code": "x", "state": "y"}).status_code == 404
+
+
+def test_a_second_oauth_sign_in_keeps_the_syncs_tokens(client, oauth_settings, eduframe_sandbox):
+    from django.test import Client
+
+    client.get("/install/callback", _approve(_start(client)))
+    stored = Installation.objects.get()
+    other = Client()
+    response = other.get("/install/callback", _approve(_start(other)))
+    assert response.status_code == 302
+    assert other.session["installation_id"] == stored.pk
+    after = Installation.objects.get()
+    assert (after.eduframe_access_token, after.eduframe_refresh_token) == (
+        stored.eduframe_access_token,
+        stored.eduframe_refresh_token,
+    )
+
+
+def test_an_oauth_sign_in_to_a_deactivated_installation_is_refused(client, oauth_settings, eduframe_sandbox):
+    client.get("/install/callback", _approve(_start(client)))
+    Installation.objects.update(is_active=False)
+    from django.test import Client
+
+    other = Client()
+    response = other.get("/install/callback", _approve(_start(other)))
+    assert response.status_code == 400
+    assert "deactivated by an operator" in response.content.decode()
+    assert not Installation.objects.get().is_active

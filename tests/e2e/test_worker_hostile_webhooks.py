@@ -1,0 +1,121 @@
+"""End to end under abuse: a burst of malformed and made-up webhooks beside a genuine one, a real worker.
+
+Nothing answers 500, the made-up invoice ids cost one Eduframe lookup each and leave no record, and the
+genuine invoice is booked once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from plugin.models import ExactConnection
+from plugin.services.install import webhook_ensure
+from sync.models import InvoiceRecord, WebhookEvent
+from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
+
+from .conftest import wait_for
+
+DIVISION = 1234567
+MADE_UP = list(range(880_001, 880_021))
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def installation(exact_sandbox, eduframe_sandbox, live_server, settings):
+    exact_sandbox.state.seed_division(DIVISION, "Test Academy B.V.")
+    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
+    installation = InstallationFactory(educator_slug="demo-academy", eduframe_access_token="demo-token")
+    ExactConnectionFactory(
+        installation=installation,
+        base_url=exact_sandbox.url,
+        status=ExactConnection.Status.CONNECTED,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=timezone.now() + timedelta(seconds=600),
+        tokens_issued_at=timezone.now(),
+    )
+    GlobalSettingsFactory(
+        installation=installation,
+        division=DIVISION,
+        journal_code="70",
+        ledger_code="8000",
+        sync_from=timezone.localdate() - timedelta(days=60),
+    )
+    settings.PUBLIC_URL = live_server.url
+    webhook_ensure(installation=installation)
+    return installation
+
+
+def _hostile_bodies() -> list[str]:
+    ours = {"educator": "demo-academy", "entity_type": "Invoice"}
+    bodies = ["{not json", "[" * 20_000 + "]" * 20_000, json.dumps({**ours, "event": "invoice.created", "entity_id": 2**63})]
+    bodies += [json.dumps({**ours, "event": "invoice.created", "entity_id": n}) for n in MADE_UP]
+    return bodies
+
+
+def test_made_up_and_malformed_webhooks_cost_no_records_and_the_genuine_invoice_is_booked(
+    celery_worker, installation, exact_sandbox, eduframe_sandbox, live_server
+):
+    state = eduframe_sandbox.state
+    url = live_server.url + reverse("eduframe-webhook", args=[installation.pk, installation.webhook_secret])
+    answers = [httpx.post(url, content=body, timeout=10).status_code for body in _hostile_bodies()]
+    assert answers == [400, 400, 400] + [202] * len(MADE_UP)
+
+    vat = state.add_vat("21% BTW", "21")
+    account = state.add_account("Noord Consultancy B.V.", email="finance@noord.example")
+    item = {"name": "Projectmanagement Basis", "units": 1, "unit_price": "595.00", "invoice_vat_id": vat["id"]}
+    invoice = state.add_invoice(account["id"], [item], status="open")
+
+    wait_for(
+        lambda: InvoiceRecord.objects.filter(eduframe_invoice_id=invoice["id"], state="booked").exists(),
+        what="the genuine invoice to be booked",
+    )
+    made_up = WebhookEvent.objects.filter(entity_id__in=MADE_UP)
+    wait_for(lambda: made_up.filter(processed_at__isnull=False).count() == len(MADE_UP), what="the made-up events")
+    assert all("Eduframe has no invoice" in error for error in made_up.values_list("error", flat=True))
+    assert list(InvoiceRecord.objects.values_list("eduframe_invoice_id", flat=True)) == [invoice["id"]]
+    lookups = [r["path"] for r in state.request_log if r["path"].startswith("/invoices/88")]
+    assert sorted(lookups) == sorted(f"/invoices/{n}" for n in MADE_UP)  # one lookup each
+    assert len([e for e in exact_sandbox.state.snapshot()["divisions"][str(DIVISION)]["entries"]]) == 1
+
+
+def test_while_eduframe_is_down_webhooks_are_stored_and_the_invoice_is_booked_once_it_is_back(
+    celery_worker, installation, exact_sandbox, eduframe_sandbox
+):
+    from sync.services.invoice_queue import invoices_enqueue_due_retries
+
+    state = eduframe_sandbox.state
+    vat = state.add_vat("21% BTW", "21")
+    account = state.add_account("Zuid Training B.V.", email="finance@zuid.example")
+    item = {"name": "Agile Basis", "units": 2, "unit_price": "250.00", "invoice_vat_id": vat["id"]}
+    state.inject_fault("*", "503", count=10_000)  # every API call fails; webhooks are still delivered
+    invoice = state.add_invoice(account["id"], [item], status="open")
+    assert state.wait_for_deliveries(timeout=10)
+    events = WebhookEvent.objects.filter(entity_id=invoice["id"])
+    assert set(events.values_list("event", flat=True)) == {"invoice.created", "invoice.updated"}
+    # The lookup could not answer, so the invoice is queued all the same and waits for a retry.
+    record = wait_for(
+        lambda: InvoiceRecord.objects.filter(eduframe_invoice_id=invoice["id"], error_kind="retryable").first(),
+        what="the sync to meet Eduframe's 503 and plan a retry",
+    )
+    assert record.state == "pending"
+
+    state.clear_faults()
+    InvoiceRecord.objects.filter(pk=record.pk).update(next_retry_at=timezone.now())
+    # What beat's retry scan does every minute; a transaction commits it, so the worker gets the task.
+    from django.db import transaction
+
+    with transaction.atomic():
+        invoices_enqueue_due_retries()
+    wait_for(
+        lambda: InvoiceRecord.objects.filter(pk=record.pk, state="booked").exists(),
+        what="the invoice to be booked once Eduframe is back",
+    )
+    entries = exact_sandbox.state.snapshot()["divisions"][str(DIVISION)]["entries"]
+    assert [e["YourRef"] for e in entries] == [invoice["number"]]
