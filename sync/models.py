@@ -119,6 +119,24 @@ class AccountLink(models.Model):
     synced_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Origin(models.TextChoices):
+        NONE = "", "Not linked yet"
+        CREATED = "created", "Created by EduExact"
+        NAME_MATCH = "name_match", "Existing account, same name"
+        ADMIN = "admin", "Linked by an administrator"
+
+    # Whose account it is decides what EduExact may change: only its own (CREATED) gets Eduframe's fields.
+    origin = models.CharField(max_length=12, choices=Origin.choices, blank=True, default="")
+    # What was last sent to Exact for an account we created: the next PUT carries only what changed since.
+    synced_fields = models.JSONField(default=dict, blank=True)
+    # An existing Exact account that matches by VAT number or e-mail but not by name: the administrator decides.
+    candidate_account_id = models.UUIDField(null=True, blank=True)
+    candidate_code = models.CharField(max_length=18, blank=True)
+    candidate_name = models.CharField(max_length=300, blank=True)
+    candidate_matched_by = models.CharField(max_length=20, blank=True)
+    # The administrator chose "create a new account" over the candidate: matches by VAT/e-mail are ignored.
+    create_new = models.BooleanField(default=False)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["installation", "eduframe_account_id"], name="one_link_per_account")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sync.errors import FunctionalError
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.account_match import account_ensure
+from sync.services.account_match import account_after_refusal, account_ensure
 from sync.services.booking_errors import is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
 from sync.services.document_attach import attachment_replace, document_ensure
@@ -155,15 +155,24 @@ def invoice_entry_book(booking: Booking, invoice) -> None:
     record, plan, exact = booking.record, booking.plan, booking.exact
     if record.exact_entry_id and record.exact_division != plan.division:
         _retire_other_division(booking)
-    account_fields = plan.account.exact_fields()
-    customer = account_ensure(
-        client=exact,
-        installation=record.installation,
-        division=plan.division,
-        account_fields=account_fields,
-        eduframe_account_id=plan.eduframe_account_id,
-    )
-    booking.attempt.request_payload["account"] = account_fields
+    account = {
+        "client": exact,
+        "installation": record.installation,
+        "division": plan.division,
+        "account_fields": plan.account.exact_fields(),
+        "eduframe_account_id": plan.eduframe_account_id,
+    }
+    customer = account_ensure(**account)
+    booking.attempt.request_payload["account"] = account["account_fields"]
+    try:
+        _document_and_entry(booking, invoice, customer)
+    except FunctionalError as error:
+        # A merged or deleted Exact account is paid for only when Exact refuses it: re-match, retry once.
+        _document_and_entry(booking, invoice, account_after_refusal(**account, error=error))
+
+
+def _document_and_entry(booking: Booking, invoice, customer) -> None:
+    record, plan, exact = booking.record, booking.plan, booking.exact
     _document(booking, invoice, customer)
     booking.payload = entry_payload(plan, gl_ids=booking.gl_ids, customer=customer, document=record.exact_document_id)
     current = None
