@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from plugin.views import courses, exact, install, log, settings
+from plugin.views import account_choice, courses, exact, install, log, settings
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="settings", permanent=False)),
@@ -22,4 +22,5 @@ urlpatterns = [
     path("settings/log/preview/<int:invoice_id>/", log.log_preview, name="log-preview"),
     path("settings/log/<int:record_id>/", log.log_detail, name="log-detail"),
     path("settings/log/<int:record_id>/retry", log.log_retry, name="log-retry"),
+    path("settings/log/<int:record_id>/account", account_choice.account_choice, name="log-account-choice"),
 ]
