@@ -51,6 +51,8 @@ class InvoiceRecord(models.Model):
     # The per-invoice lock: claimed with a conditional UPDATE, released when the attempt ends.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
+    # Who holds the claim ("host:pid:start"): a restarted worker frees the claims its dead predecessor held.
+    claim_holder = models.CharField(max_length=120, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -112,3 +112,11 @@ def prune_sync_history() -> dict:
     from sync.services.history_prune import history_prune
 
     return history_prune()
+
+
+@shared_task(**_LIMITS)
+def recover_abandoned_claims() -> int:
+    """Beat: queue again the invoices whose worker died mid-booking (its claim's heartbeat stopped)."""
+    from sync.services.claim_recovery import claims_recover_abandoned
+
+    return claims_recover_abandoned()

@@ -225,7 +225,7 @@ def _fail(booking: Booking, error: SyncError) -> None:
 
 def record_save(record: InvoiceRecord) -> None:
     """Save the record but never its claim fields: those belong to the conditional UPDATEs of the lock."""
-    skip = {"id", "claimed_until", "claim_token", "created_at"}
+    skip = {"id", "claimed_until", "claim_token", "claim_holder", "created_at"}
     fit_text_fields(record)
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 
