@@ -16,6 +16,7 @@ from sync.services.account_match import account_after_refusal, account_ensure
 from sync.services.booking_errors import is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
 from sync.services.document_attach import attachment_replace, document_ensure
+from sync.services.entry_adopt import entry_ours_by_ref, entry_says_what_we_send
 from sync.services.entry_payload import entry_payload, jsonable
 from sync.services.entry_plan import EntryPlan
 from sync.services.entry_write import (
@@ -24,7 +25,6 @@ from sync.services.entry_write import (
     entry_remove,
     entry_reverse,
     entry_update,
-    live_entry_by_ref,
 )
 
 Outcome = SyncAttempt.Outcome
@@ -132,8 +132,23 @@ def _replace(booking: Booking, current) -> None:
     )
 
 
+def _adopt_processed(booking: Booking, current) -> None:
+    """Our entry, found by YourRef, already processed by the accountant and as we would send it: keep it."""
+    _log_request(booking, "entry", booking.payload)
+    booking.entry = current
+    booking.outcome = Outcome.CREATED
+    booking.message = (
+        f"Found entry {current.entry_number} by YourRef, already processed in Exact and as planned: "
+        "adopted, not booked again."
+    )
+
+
 def _update(booking: Booking, current) -> None:
     division = booking.plan.division
+    if current.status == PROCESSED and not booking.record.exact_entry_id:
+        previous = (booking.record.booked_payload or {}).get("entry")
+        if entry_says_what_we_send(current, booking.payload, previous):
+            return _adopt_processed(booking, current)
     if current.status == PROCESSED or current.journal != booking.payload["Journal"]:
         return _replace(booking, current)  # known to be refused: spare Exact's error budget
     previous = (booking.record.booked_payload or {}).get("entry")
@@ -179,7 +194,7 @@ def _document_and_entry(booking: Booking, invoice, customer) -> None:
     if record.exact_entry_id:
         current = exact.get_sales_entry(plan.division, record.exact_entry_id)
     elif _sent_before(booking, "entry"):
-        current = live_entry_by_ref(exact, plan.division, plan.your_ref)
+        current = entry_ours_by_ref(exact, plan.division, plan.your_ref)
     if current is None:
         return _create(booking)
     _update(booking, current)
