@@ -68,13 +68,17 @@ def _heartbeat_start(record_id: int, token: str) -> None:
 
 def _heartbeat(record_id: int, token: str, stop: threading.Event) -> None:
     """Extend the claim until the attempt ends (or the claim was taken from us); own DB connection, closed after."""
+    last_extended = timezone.now()
     try:
         while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
             try:
                 if not invoice_claim_extend(record_id=record_id, token=token):
                     return
+                last_extended = timezone.now()
             except Exception:  # a database hiccup: try again at the next beat, while the claim still holds
                 logger.exception("Could not extend the claim on invoice record %s", record_id)
+                if timezone.now() - last_extended > CLAIM_TTL:
+                    return  # the claim has run out meanwhile: it is no longer ours to keep
     finally:
         connection.close()
 
