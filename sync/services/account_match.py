@@ -36,6 +36,7 @@ ATTRIBUTES = {
     "City": "city",
     "Country": "country",
 }
+OUR_CODE = re.compile(r"^EF\d+$", re.IGNORECASE)
 MATCHED_BY = {"VATNumber": "VAT number", "Email": "e-mail address"}
 # Legal forms and punctuation that do not make two names different ("Noord B.V." is "Noord").
 LEGAL_FORMS = frozenset(
@@ -107,6 +108,9 @@ def _find(client, division: int, account_fields: dict, *, by_code_only: bool) ->
 def _pick(found: list, account_fields: dict, *, by_code_only: bool):
     """Our code first, then VAT number, then e-mail: return (account, the field it matched on) or (None, "")."""
     keys, wanted, _ = _criteria(account_fields, by_code_only=by_code_only)
+    ours = (account_fields.get("Code") or "").strip().upper()
+    # Our account for *another* Eduframe account (a shared e-mail address) is never this one's match.
+    found = [a for a in found if not OUR_CODE.match((a.code or "").strip()) or (a.code or "").strip().upper() == ours]
     for field, attribute in keys:
         if wanted[field]:
             same = [a for a in found if str(getattr(a, attribute) or "").strip().lower() == wanted[field].lower()]

@@ -164,3 +164,14 @@ def test_an_account_deleted_in_exact_is_recreated_once_when_exact_refuses_it(wor
     refused = [r for r in world.exact_requests() if isinstance(r["status"], int) and r["status"] >= 400]
     assert len(refused) == 1
     assert _account_calls(world)[-2:] == ["GET", "POST"]
+
+
+def test_two_eduframe_accounts_sharing_an_email_address_get_an_ef_account_each(world):
+    jan = world.account(name="Jan Jansen", email="thuis@jansen.example")
+    piet = world.account(name="Jan Jansen", email="thuis@jansen.example")
+    first, second = world.invoice([world.item()], account=jan), world.invoice([world.item()], account=piet)
+    world.sync(first)
+    world.sync(second)
+    codes = sorted(a["Code"].strip() for a in world.division()["accounts"])
+    assert codes == sorted([f"EF{jan['id']}", f"EF{piet['id']}"])
+    assert world.entry(first)["Customer"] != world.entry(second)["Customer"]

@@ -36,7 +36,7 @@ def test_eight_workers_meeting_an_expired_token_refresh_it_once(world):
             start.wait()
             journals.append(client.journals(DIVISION))
             client.close()
-        except Exception as error:  # reported below: the assertion names it
+        except Exception as error:  # noqa: BLE001 (reported below: the assertion names it)
             errors.append(error)
         finally:
             db_connection.close()
