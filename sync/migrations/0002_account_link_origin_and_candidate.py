@@ -4,12 +4,14 @@ from django.db import migrations, models
 
 
 def origin_from_code(apps, schema_editor):
-    """Links made before the policy: ours when the account carries our code, else an adopted account (never written)."""
+    """Links made before the policy: ours when the account carries our code. Any other account was adopted by a
+    VAT number or e-mail match alone; it is left without an origin, so the next booking checks it once under
+    the policy (same name: kept, never written; else the administrator chooses)."""
     AccountLink = apps.get_model("sync", "AccountLink")
     for link in AccountLink.objects.exclude(exact_account_id=None).iterator():
-        ours = (link.exact_code or "").strip() == f"EF{link.eduframe_account_id}"
-        link.origin = "created" if ours else "name_match"
-        link.save(update_fields=["origin"])
+        if (link.exact_code or "").strip().upper() == f"EF{link.eduframe_account_id}":
+            link.origin = "created"
+            link.save(update_fields=["origin"])
 
 
 class Migration(migrations.Migration):
