@@ -42,12 +42,13 @@ MATCHED_BY = {"VATNumber": "VAT number", "Email": "e-mail address"}
 LEGAL_FORMS = frozenset(
     "bv nv vof cv bvba sprl sa sarl gmbh ag kg ug ltd limited llc inc plc corp co stichting vereniging".split()
 )
-# Exact's words when the customer of a document or entry does not exist (merged, deleted) or is no customer.
-CUSTOMER_REFUSED = re.compile(
-    r"(ongeldige referentie|ongeldig|geblokkeerd|invalid reference|invalid|blocked)\s*:\s*(klant|relatie|customer|account)"
-    r"|klant werd niet gevonden",
+# Exact's words when the customer of a document or entry does not exist (merged, deleted) ...
+CUSTOMER_MISSING = re.compile(
+    r"(ongeldige referentie|invalid reference)\s*:\s*(klant|relatie|customer|account|relation)|klant werd niet gevonden",
     re.IGNORECASE,
 )
+# ... or exists but is no customer (a prospect or supplier).
+CUSTOMER_NOT_A_CUSTOMER = re.compile(r"(ongeldig|invalid)\s*:\s*(klant|customer)\s*\(type\)", re.IGNORECASE)
 
 
 def account_fingerprint(account_fields: dict) -> str:
@@ -70,9 +71,12 @@ def names_match(ours: str, theirs: str) -> bool:
     return a == b or (ours.endswith("…") and b.startswith(a))
 
 
-def is_customer_refusal(error: FunctionalError) -> bool:
-    """Tell whether Exact refused the customer (or the document's account) of what we sent."""
-    return isinstance(error, FunctionalError) and bool(CUSTOMER_REFUSED.search(error.message or ""))
+def customer_refusal(error: FunctionalError) -> str:
+    """Tell how Exact refused the customer (or the document's account): "missing", "not_customer", or ""."""
+    text = (error.message or "") if isinstance(error, FunctionalError) else ""
+    if CUSTOMER_MISSING.search(text):
+        return "missing"
+    return "not_customer" if CUSTOMER_NOT_A_CUSTOMER.search(text) else ""
 
 
 def _writable(account_fields: dict) -> dict:
@@ -180,8 +184,8 @@ def candidate_error(link: AccountLink, our_name: str) -> NeedsDecision:
     code = f" (code {link.candidate_code})" if link.candidate_code else ""
     return NeedsDecision(
         f"Exact already has an account '{link.candidate_name}'{code} with the same {link.candidate_matched_by} as "
-        f"the Eduframe account '{our_name}', but another name or it is not a customer; EduExact does not book on or change an account it "
-        "did not create without your say.",
+        f"the Eduframe account '{our_name}', but another name or it is not a customer; EduExact does not book on "
+        "or change an account it did not create without your say.",
         fix_hint="Open the invoice in the sync log and choose 'Link to this account' (book on it; its details in "
         "Exact are never changed) or 'Create a new account'.",
     )
@@ -256,29 +260,31 @@ def _forget_and_match(client, division: int, link: AccountLink, account_fields: 
 def account_after_refusal(
     *, client, installation, division: int, account_fields: dict, eduframe_account_id: int, error: FunctionalError
 ) -> UUID:
-    """Exact refused the customer we sent: re-match it once (merged or deleted) and return the id to retry with.
+    """Exact refused the customer we sent: repair it once and return the id to retry with, else re-raise `error`.
 
-    One search (a 200 even when nothing matches, so no extra error answer towards Exact's hourly block) tells
-    whether the stored account is still there. Re-raises `error` when it was not about the customer, or when
-    the stored account is still there and a customer (a retry would only repeat the refusal).
+    An account that is no customer any more is made one again when it is ours or an administrator linked it.
+    A missing one (merged or deleted) is re-matched under the policy: one search, a 200 even when nothing
+    matches, so no extra error answer towards Exact's hourly block. Anything else (a blocked account, one that
+    is still there) is re-raised: a retry would only repeat the refusal.
     """
-    if not is_customer_refusal(error):
+    refusal = customer_refusal(error)
+    link = AccountLink.objects.filter(installation=installation, eduframe_account_id=eduframe_account_id).first()
+    if not refusal or link is None or link.exact_account_id is None:
         raise error
-    link = AccountLink.objects.get(installation=installation, eduframe_account_id=eduframe_account_id)
+    if refusal == "not_customer":
+        if link.origin not in (Origin.CREATED, Origin.ADMIN):
+            raise error  # not ours to change: the hint asks the administrator to make it a customer in Exact
+        client.update_account(division, link.exact_account_id, {"Status": "C"})
+        return link.exact_account_id
     if link.origin == Origin.ADMIN:
-        account = client.get_account(division, link.exact_account_id) if link.exact_account_id else None
-    else:
-        found = _find(client, division, account_fields, by_code_only=link.create_new)
-        account = next((a for a in found if link.exact_account_id and a.id == link.exact_account_id), None)
-        if account is None:
-            link.exact_account_id, link.origin, link.synced_fingerprint = None, Origin.NONE, ""
-            match, matched_by = _pick(found, account_fields, by_code_only=link.create_new)
-            if match is not None:
-                return _adopt_found(client, division, link, match, matched_by, account_fields)
-            return _create_and_link(client, division, link, account_fields)
-    if account is None:
+        if client.get_account(division, link.exact_account_id) is not None:
+            raise error
         return _forget_and_match(client, division, link, account_fields)
-    if account.status != "C" and link.origin in (Origin.CREATED, Origin.ADMIN):
-        client.update_account(division, account.id, {"Status": "C"})
-        return account.id
-    raise error
+    found = _find(client, division, account_fields, by_code_only=link.create_new)
+    if any(account.id == link.exact_account_id for account in found):
+        raise error
+    link.exact_account_id, link.origin, link.synced_fingerprint = None, Origin.NONE, ""
+    match, matched_by = _pick(found, account_fields, by_code_only=link.create_new)
+    if match is not None:
+        return _adopt_found(client, division, link, match, matched_by, account_fields)
+    return _create_and_link(client, division, link, account_fields)

@@ -175,3 +175,29 @@ def test_two_eduframe_accounts_sharing_an_email_address_get_an_ef_account_each(w
     codes = sorted(a["Code"].strip() for a in world.division()["accounts"])
     assert codes == sorted([f"EF{jan['id']}", f"EF{piet['id']}"])
     assert world.entry(first)["Customer"] != world.entry(second)["Customer"]
+
+
+def test_our_account_turned_into_a_prospect_in_exact_is_made_a_customer_again_and_booked(world):
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))
+    link = AccountLink.objects.get(eduframe_account_id=account["id"])
+    world.exact.division(world.settings.division).accounts[str(link.exact_account_id)]["Status"] = "P"
+    invoice = world.invoice([world.item()], account=account)
+    world.sync(invoice)
+    assert world.record(invoice).state == InvoiceRecord.State.BOOKED
+    assert _exact_account(world, link.exact_account_id)["Status"] == "C"
+    assert len(world.division()["accounts"]) == 1
+
+
+def test_an_adopted_account_turned_into_a_prospect_is_not_changed_but_explained(world):
+    existing = _stranger(world, name="Noord Consultancy", Email="finance@noord.example")
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))
+    world.exact.division(world.settings.division).accounts[str(existing.id)]["Status"] = "P"
+    invoice = world.invoice([world.item()], account=account)
+    world.sync(invoice)
+    record = world.record(invoice)
+    assert record.state == InvoiceRecord.State.NEEDS_ATTENTION
+    assert "not a customer" in record.fix_hint
+    assert _exact_account(world, existing.id)["Status"] == "P"
+    assert len(world.division()["accounts"]) == 1
