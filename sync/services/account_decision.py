@@ -35,8 +35,8 @@ def account_decide(*, installation, eduframe_account_id: int, choice: str, trigg
         if choice == LINK:
             link.exact_account_id, link.exact_code = link.candidate_account_id, link.candidate_code
             # Checked once on the next booking (it must still exist; it is made a customer when it is not).
+            # The candidate's division was kept with it (the settings may have changed since: then it is re-matched).
             link.origin, link.synced_fingerprint, link.synced_fields = AccountLink.Origin.ADMIN, "", {}
-            link.exact_division = installation.settings.division
         else:
             link.create_new, link.exact_account_id, link.origin = True, None, AccountLink.Origin.NONE
         link.candidate_account_id, link.candidate_code, link.candidate_name, link.candidate_matched_by = (

@@ -168,9 +168,9 @@ def _own_account_update(client, division: int, account, link: AccountLink, accou
     link.synced_fields = _writable(account_fields)
 
 
-def _candidate_wait(link: AccountLink, account, matched_by: str, account_fields: dict) -> NeedsDecision:
+def _candidate_wait(link: AccountLink, division: int, account, matched_by: str, account_fields: dict) -> NeedsDecision:
     """Keep the candidate on the link and return the error that parks the invoice until an administrator decides."""
-    link.candidate_account_id = account.id
+    link.candidate_account_id, link.exact_division = account.id, division
     link.candidate_code = (account.code or "").strip()[:18]
     link.candidate_name = (account.name or "")[:300]
     link.candidate_matched_by = MATCHED_BY[matched_by]
@@ -199,7 +199,7 @@ def _adopt_found(client, division: int, link: AccountLink, account, matched_by: 
     if names_match(account_fields.get("Name") or "", account.name or "") and account.status == "C":
         link.synced_fields = {}
         return _link_save(link, division, account, Origin.NAME_MATCH, account_fields)
-    raise _candidate_wait(link, account, matched_by, account_fields)
+    raise _candidate_wait(link, division, account, matched_by, account_fields)
 
 
 def _match(client, division: int, link: AccountLink, account_fields: dict) -> UUID:
