@@ -44,10 +44,15 @@ def claims_recover_abandoned() -> int:
         )
         if freed != 1:
             continue
-        SyncAttempt.objects.filter(invoice_id=row["pk"], outcome=SyncAttempt.Outcome.RUNNING).update(
-            outcome=SyncAttempt.Outcome.FAILED, message=CUT_SHORT, finished_at=now
-        )
+        attempts_cut_short_close(record_id=row["pk"])
         invoice_requeue(record_id=row["pk"], trigger=SyncAttempt.Trigger.RETRY)
         logger.warning("Invoice record %s: claim of %s abandoned; queued again.", row["pk"], row["claim_holder"])
         recovered += 1
     return recovered
+
+
+def attempts_cut_short_close(*, record_id: int) -> None:
+    """Close the attempts a dead worker left running, saying why they have no outcome."""
+    SyncAttempt.objects.filter(invoice_id=record_id, outcome=SyncAttempt.Outcome.RUNNING).update(
+        outcome=SyncAttempt.Outcome.FAILED, message=CUT_SHORT, finished_at=timezone.now()
+    )

@@ -24,7 +24,8 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from sync.models import InvoiceRecord
-from sync.services.worker_identity import holder_name
+from sync.services.claim_recovery import attempts_cut_short_close
+from sync.services.worker_identity import holder_alive_here, holder_name
 
 logger = logging.getLogger(__name__)
 CLAIM_TTL = timedelta(seconds=60)
@@ -46,10 +47,28 @@ def invoice_claim(*, record_id: int) -> str | None:
     rows = InvoiceRecord.objects.filter(free, pk=record_id).update(
         claimed_until=now + CLAIM_TTL, claim_token=token, claim_holder=holder_name()
     )
-    if rows != 1:
+    if rows != 1 and not _take_over_from_dead_holder(record_id, token):
         return None
     _heartbeat_start(record_id, token)
     return token
+
+
+def _take_over_from_dead_holder(record_id: int, token: str) -> bool:
+    """A claim held by a process of this host that no longer lives (a killed pool child) is ours at once.
+
+    Celery re-delivers a killed child's task right away (reject_on_worker_lost): without this, it would find
+    the claim still held and leave a rerun request the dead holder never reads.
+    """
+    held = InvoiceRecord.objects.filter(pk=record_id).values("claim_token", "claim_holder").first()
+    if not held or not held["claim_token"] or holder_alive_here(held["claim_holder"]) is not False:
+        return False
+    taken = InvoiceRecord.objects.filter(pk=record_id, claim_token=held["claim_token"]).update(
+        claimed_until=timezone.now() + CLAIM_TTL, claim_token=token, claim_holder=holder_name()
+    )
+    if taken != 1:
+        return False
+    attempts_cut_short_close(record_id=record_id)
+    return True
 
 
 def invoice_claim_extend(*, record_id: int, token: str) -> bool:

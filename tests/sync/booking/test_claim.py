@@ -133,3 +133,15 @@ def test_a_live_holders_claim_is_left_alone_and_another_hosts_only_once_it_ran_o
     assert claims_recover_abandoned() == 1
     live.refresh_from_db()
     assert live.claim_token == "abc"
+
+
+def test_a_task_redelivered_after_its_pool_child_was_killed_takes_the_dead_childs_claim_and_books(world):
+    record = world.record(world.invoice([world.item()]))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _held_by(record, f"{host_name()}:{dead.pid}:1", timezone.now() + timedelta(seconds=50))
+    world.sync(world.eduframe.tables["invoices"][record.eduframe_invoice_id])
+    record.refresh_from_db()
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert (record.claim_token, record.claimed_until) == ("", None)
+    assert SyncAttempt.objects.filter(invoice=record, message__contains="worker stopped").count() == 1
