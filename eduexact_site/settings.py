@@ -220,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.tasks.queue_deferred_webhooks",
         "schedule": env.int("WEBHOOK_SWEEP_EVERY_SECONDS", default=60),
     },
+    # Invoices whose worker died mid-booking (the claim's heartbeat stopped) are queued again.
+    "recover-abandoned-claims": {
+        "task": "sync.tasks.recover_abandoned_claims",
+        "schedule": 30,
+    },
     # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
     "prune-sync-history": {
         "task": "sync.tasks.prune_sync_history",

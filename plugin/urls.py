@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from plugin.views import courses, exact, install, log, reconciliation, security, settings
+from plugin.views import account_choice, courses, exact, install, log, reconciliation, security, settings
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="settings", permanent=False)),
@@ -22,6 +22,7 @@ urlpatterns = [
     path("settings/log/preview/<int:invoice_id>/", log.log_preview, name="log-preview"),
     path("settings/log/<int:record_id>/", log.log_detail, name="log-detail"),
     path("settings/log/<int:record_id>/retry", log.log_retry, name="log-retry"),
+    path("settings/log/<int:record_id>/account", account_choice.account_choice, name="log-account-choice"),
     path("settings/reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
     path("settings/reconciliation/run", reconciliation.reconciliation_start, name="reconciliation-run"),
     path("settings/reconciliation/<int:run_id>/progress", reconciliation.reconciliation_progress,

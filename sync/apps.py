@@ -7,4 +7,7 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         # Connect the signals that enqueue invoices when settings change.
-        from sync import signals  # noqa: F401
+        from sync import (
+            signals,  # noqa: F401
+            worker_signals,  # noqa: F401
+        )

@@ -41,3 +41,11 @@ class FunctionalError(SyncError):
 
 class NotFoundError(FunctionalError):
     """404 on a by-key GET."""
+
+
+class NeedsDecision(FunctionalError):
+    """Not Exact's refusal but ours: the invoice waits until an administrator decides (e.g. which account)."""
+
+    def __init__(self, message: str, fix_hint: str):
+        super().__init__(message)
+        self.fix_hint = fix_hint

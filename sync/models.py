@@ -51,6 +51,8 @@ class InvoiceRecord(models.Model):
     # The per-invoice lock: claimed with a conditional UPDATE, released when the attempt ends.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
+    # Who holds the claim ("host:pid:start"): a restarted worker frees the claims its dead predecessor held.
+    claim_holder = models.CharField(max_length=120, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -59,6 +61,8 @@ class InvoiceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["installation", "eduframe_invoice_id"], name="one_record_per_invoice")
         ]
+        # The claims held right now: the claim recovery reads them every 30 seconds.
+        indexes = [models.Index(fields=["claimed_until"], name="held_claims", condition=~models.Q(claim_token=""))]
         ordering = ["-eduframe_invoice_id"]
 
     def __str__(self) -> str:
@@ -118,6 +122,24 @@ class AccountLink(models.Model):
     exact_code = models.CharField(max_length=18, blank=True)
     synced_fingerprint = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Origin(models.TextChoices):
+        NONE = "", "Not linked yet"
+        CREATED = "created", "Created by EduExact"
+        NAME_MATCH = "name_match", "Existing account, same name"
+        ADMIN = "admin", "Linked by an administrator"
+
+    # Whose account it is decides what EduExact may change: only its own (CREATED) gets Eduframe's fields.
+    origin = models.CharField(max_length=12, choices=Origin.choices, blank=True, default="")
+    # What was last sent to Exact for an account we created: the next PUT carries only what changed since.
+    synced_fields = models.JSONField(default=dict, blank=True)
+    # An existing Exact account that matches by VAT number or e-mail but not by name: the administrator decides.
+    candidate_account_id = models.UUIDField(null=True, blank=True)
+    candidate_code = models.CharField(max_length=18, blank=True)
+    candidate_name = models.CharField(max_length=300, blank=True)
+    candidate_matched_by = models.CharField(max_length=20, blank=True)
+    # The administrator chose "create a new account" over the candidate: matches by VAT/e-mail are ignored.
+    create_new = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -128,3 +128,11 @@ def reconciliation_run_task(run_id: int) -> None:
     from sync.services.reconciliation import reconciliation_run_execute
 
     reconciliation_run_execute(run_id=run_id)
+
+
+@shared_task(**_LIMITS)
+def recover_abandoned_claims() -> int:
+    """Beat: queue again the invoices whose worker died mid-booking (its claim's heartbeat stopped)."""
+    from sync.services.claim_recovery import claims_recover_abandoned
+
+    return claims_recover_abandoned()

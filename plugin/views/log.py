@@ -16,6 +16,7 @@ from plugin.selectors import connection_get, exact_entry_url
 from sync.errors import SyncError
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.selectors import invoice_counts, invoice_get, invoice_list
+from sync.services.account_decision import account_candidate_for
 from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_enqueue, invoices_retry_attention
 
@@ -63,6 +64,7 @@ def log_detail(request, record_id: int):
     ]
     context = {
         "record": record,
+        "candidate": account_candidate_for(record),
         "attempts": attempts,
         "older_attempts": max(0, all_attempts.count() - ATTEMPTS_SHOWN),
         "exact_url": exact_entry_url(connection=connection_get(installation=request.installation), record=record),

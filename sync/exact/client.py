@@ -24,17 +24,13 @@ from sync.exact.budget import budget_claim, call_count, minutely_wait
 from sync.exact.http import RateLimits, error_for, exact_json, exact_message, make_http_client, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
 from sync.exact.regions import exact_base_url
-from sync.exact.tokens import access_token_for, connection_refused, token_is_brand_new
+from sync.exact.tokens import access_token_for, connection_refused, token_refused_again
 
 ACCOUNT_FIELDS = "ID,Code,Name,Email,Status,VATNumber,AddressLine1,Postcode,City,Country"
 LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,CostCenter,CostUnit"
 ENTRY_FIELDS = "EntryID,EntryNumber,YourRef,Customer,Journal,Description,EntryDate,DueDate,Document,AmountFC,VATAmountFC,Status,Type"
 ENTRY_SELECT = ENTRY_FIELDS + "," + ",".join(f"SalesEntryLines/{f}" for f in LINE_FIELDS.split(","))
 ATTACHMENT_FIELDS = "ID,Document,FileName,FileSize,Url"
-REFUSED_MESSAGE = (
-    "Exact Online refused a new access token (the Exact user may have lost access to the division); "
-    "reconnect Exact Online on the settings page."
-)
 
 
 def _forbidden_message(response: httpx.Response) -> str:
@@ -352,13 +348,17 @@ class ExactClient:
         raise error_for(response, method)
 
     def _after_401(self, method, url, token, params, payload, headers) -> httpx.Response:
-        """One token check and one retry; a refused new token means Exact refuses the connection itself."""
-        if token_is_brand_new(self.connection, token):
-            raise connection_refused(self.connection, REFUSED_MESSAGE)
+        """Exact refused the access token: take a newer one, or refresh as soon as Exact allows it, and retry once.
+
+        Only a refused refresh token disconnects the tenant (`access_token_for` marks it). A token refused again
+        right after a refresh (the Exact user may have lost the division) is forgotten by every process, and
+        the invoice waits for the next token Exact allows instead of earning more 401s.
+        """
         token = access_token_for(self.connection, rejected_token=token, transport=self._transport)
         response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
-            raise connection_refused(self.connection, REFUSED_MESSAGE)
+            self._record(response)
+            raise token_refused_again(self.connection, token)
         return response
 
     def _send(self, method, url, token, params, payload, headers) -> httpx.Response:

@@ -59,7 +59,13 @@ def _token_under_lock(connection: ExactConnection, rejected_token: str | None, t
         if _valid(connection) and connection.access_token != rejected_token:
             return connection.access_token
         _forget_rejected(connection, rejected_token)
-        return RetryableError("Exact Online does not yet allow a new access token.", retry_after=wait)
+        if rejected_token:
+            message = (
+                f"Exact Online refused the access token; it allows a new one in {round(wait)} s, then EduExact retries."
+            )
+        else:
+            message = "Exact Online does not yet allow a new access token."
+        return RetryableError(message, retry_after=wait)
     try:
         token_set = _refresh_recovering_lost_answer(connection, transport)
     except AuthError as exc:
@@ -141,32 +147,40 @@ def _save_tokens(connection: ExactConnection, token_set: oauth.TokenSet) -> None
     )
 
 
-def _mark_needs_reconnect(connection: ExactConnection) -> None:
+def _mark_needs_reconnect(connection: ExactConnection, message: str = RECONNECT_MESSAGE) -> None:
     connection.status = ExactConnection.Status.NEEDS_RECONNECT
-    connection.last_error = RECONNECT_MESSAGE
+    connection.last_error = message
     connection.last_error_at = timezone.now()
     connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
-
-
-# A token this young that Exact refuses is not expired: Exact refuses the connection itself.
-BRAND_NEW_SECONDS = 60
-
-
-def token_is_brand_new(connection: ExactConnection, token: str) -> bool:
-    """Tell whether `token` is the stored one and was issued less than a minute ago."""
-    issued = connection.tokens_issued_at
-    young = issued is not None and (timezone.now() - issued).total_seconds() < BRAND_NEW_SECONDS
-    return young and connection.access_token == token
 
 
 def connection_refused(connection: ExactConnection, message: str) -> AuthError:
     """Mark the connection needs-reconnect (committed at once) and return the AuthError to raise.
 
-    Every later booking then stops before calling Exact, instead of earning 401s that count toward
-    Exact's 10 errors an hour per endpoint.
+    For refusals no new token can cure (a 403 "Wrong Division"): every later booking then stops before calling
+    Exact, instead of earning answers that count toward Exact's 10 errors an hour per endpoint.
     """
-    connection.status = ExactConnection.Status.NEEDS_RECONNECT
-    connection.last_error = message
-    connection.last_error_at = timezone.now()
-    connection.save(update_fields=["status", "last_error", "last_error_at", "updated_at"])
+    _mark_needs_reconnect(connection, message)
     return AuthError(message)
+
+
+REFUSED_AGAIN = (
+    "Exact Online refused a new access token too (the Exact user may have lost access to the division); "
+    "EduExact asks for another one when Exact allows it, in {seconds} s. If this keeps happening, reconnect "
+    "Exact Online on the settings page with a user who may book in the division."
+)
+
+
+def token_refused_again(connection: ExactConnection, token: str) -> RetryableError:
+    """A token refused right after it was checked or refreshed: forget it everywhere and wait for the next one.
+
+    Not a disconnect: only a refused refresh token is that. Every process then waits for the refresh Exact
+    allows (570 s after the last), so this costs one 401 per token, never a stream of them.
+    """
+    with transaction.atomic():
+        locked = ExactConnection.objects.select_for_update().get(pk=connection.pk)
+        for field in _TOKEN_FIELDS:
+            setattr(connection, field, getattr(locked, field))
+        _forget_rejected(connection, token)
+    wait = max(1.0, _seconds_until_refresh_allowed(connection))
+    return RetryableError(REFUSED_AGAIN.format(seconds=round(wait)), retry_after=wait)

@@ -1,22 +1,32 @@
-"""The one Exact account that stands for an Eduframe account: stored id, else code, VAT number, email, else create.
+"""The one Exact account that stands for an Eduframe account, and what EduExact may change on it.
 
-Accountants merge and delete accounts in Exact, so a stored id is verified with one GET before use; a merged-away
-id (GET answers nothing) leads to a search, never straight to a new account.
+Policy (README, "Customers in Exact"): EduExact writes only to Exact accounts it created itself (code
+`EF<id>`); it books on an account an administrator linked, or on an existing account that matches by VAT
+number or e-mail *and* by name, but never changes that account's fields. A VAT/e-mail match whose name
+differs is never adopted silently: the invoice waits in "needs attention" with the candidate, and the
+administrator links it or asks for a new account (`account_decide`).
+
+Cost: a known Eduframe account whose fields did not change since they were last sent costs no call at all.
+Accountants merge and delete accounts in Exact; that is paid for only when it happens: Exact refuses the
+document's or the entry's customer, `account_after_refusal` re-matches once, and the booking retries once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from uuid import UUID
 
-from sync.errors import AmbiguousError, FunctionalError
+from sync.errors import AmbiguousError, FunctionalError, NeedsDecision, NotFoundError
 from sync.models import AccountLink
 
+Origin = AccountLink.Origin
 # Search order: our own code first (an account we created), then what an accountant may have typed in.
 SEARCH_KEYS = (("Code", "code"), ("VATNumber", "vat_number"), ("Email", "email"))
 # Exact's names of ExactAccount's attributes, to compare what is there with what we want.
 ATTRIBUTES = {
+    "Code": "code",
     "Name": "name",
     "Email": "email",
     "Status": "status",
@@ -26,6 +36,19 @@ ATTRIBUTES = {
     "City": "city",
     "Country": "country",
 }
+OUR_CODE = re.compile(r"^EF\d+$", re.IGNORECASE)
+MATCHED_BY = {"VATNumber": "VAT number", "Email": "e-mail address"}
+# Legal forms and punctuation that do not make two names different ("Noord B.V." is "Noord").
+LEGAL_FORMS = frozenset(
+    "bv nv vof cv bvba sprl sa sarl gmbh ag kg ug ltd limited llc inc plc corp co stichting vereniging".split()
+)
+# Exact's words when the customer of a document or entry does not exist (merged, deleted) ...
+CUSTOMER_MISSING = re.compile(
+    r"(ongeldige referentie|invalid reference)\s*:\s*(klant|relatie|customer|account|relation)|klant werd niet gevonden",
+    re.IGNORECASE,
+)
+# ... or exists but is no customer (a prospect or supplier).
+CUSTOMER_NOT_A_CUSTOMER = re.compile(r"(ongeldig|invalid)\s*:\s*(klant|customer)\s*\(type\)", re.IGNORECASE)
 
 
 def account_fingerprint(account_fields: dict) -> str:
@@ -33,25 +56,37 @@ def account_fingerprint(account_fields: dict) -> str:
     return hashlib.sha256(json.dumps(account_fields, sort_keys=True).encode()).hexdigest()
 
 
-def _changed_fields(current, account_fields: dict) -> dict:
-    """Fields whose Eduframe value differs from Exact's; empty Eduframe values never erase Exact's data."""
-    changes = {}
-    for field, attribute in ATTRIBUTES.items():
-        wanted = account_fields.get(field) or ""
-        if wanted and str(getattr(current, attribute) or "").strip().lower() != wanted.strip().lower():
-            changes[field] = wanted
-    return changes
+def name_key(name: str) -> str:
+    """A name reduced to what identifies it: lower case, no punctuation, no legal form, no "…" of a cut name."""
+    # Dots go first so that "B.V." reads as the legal form "bv", not as the letters "b" and "v".
+    words = re.sub(r"[^\w]+", " ", (name or "").replace("…", " ").replace(".", "").lower()).split()
+    return " ".join(word for word in words if word not in LEGAL_FORMS)
 
 
-def _bring_up_to_date(client, division: int, current, account_fields: dict, link: AccountLink | None) -> None:
-    """PUT only what changed, and only when Eduframe changed it (or the account is not a customer yet)."""
-    fingerprint = account_fingerprint(account_fields)
-    unchanged_in_eduframe = link is not None and link.synced_fingerprint == fingerprint
-    if unchanged_in_eduframe and current.status == "C":
-        return  # an accountant's own edits in Exact stay until Eduframe changes the account
-    changes = _changed_fields(current, account_fields)
-    if changes:
-        client.update_account(division, current.id, changes)
+def names_match(ours: str, theirs: str) -> bool:
+    """Tell whether two account names are the same name (ours may have been cut to Exact's length)."""
+    a, b = name_key(ours), name_key(theirs)
+    if not a or not b:
+        return False
+    return a == b or (ours.endswith("…") and b.startswith(a))
+
+
+def customer_refusal(error: FunctionalError) -> str:
+    """Tell how Exact refused the customer (or the document's account): "missing", "not_customer", or ""."""
+    text = (error.message or "") if isinstance(error, FunctionalError) else ""
+    if CUSTOMER_MISSING.search(text):
+        return "missing"
+    return "not_customer" if CUSTOMER_NOT_A_CUSTOMER.search(text) else ""
+
+
+def _writable(account_fields: dict) -> dict:
+    return {field: value for field, value in account_fields.items() if value}
+
+
+def _changes_since_sent(link: AccountLink, account_fields: dict) -> dict:
+    """Fields of our own account whose Eduframe value changed since last sent; empty values never erase Exact's."""
+    sent = link.synced_fields or {}
+    return {field: value for field, value in _writable(account_fields).items() if sent.get(field) != value}
 
 
 def _single_match(accounts: list):
@@ -62,20 +97,37 @@ def _single_match(accounts: list):
     return accounts[0] if len(accounts) == 1 else None
 
 
-def _search(client, division: int, account_fields: dict):
-    """Find the account by our code, else VAT number, else e-mail: one call, the precedence applied here."""
-    wanted = {field: (account_fields.get(field) or "").strip() for field, _ in SEARCH_KEYS}
-    criteria = {keyword: wanted[field] for field, keyword in SEARCH_KEYS if wanted[field]}
-    if not criteria:
-        return None
-    found = client.find_accounts(division, **criteria)
-    for field, attribute in SEARCH_KEYS:
+def _criteria(account_fields: dict, *, by_code_only: bool) -> tuple[tuple, dict, dict]:
+    keys = SEARCH_KEYS[:1] if by_code_only else SEARCH_KEYS
+    wanted = {field: (account_fields.get(field) or "").strip() for field, _ in keys}
+    return keys, wanted, {keyword: wanted[field] for field, keyword in keys if wanted[field]}
+
+
+def _find(client, division: int, account_fields: dict, *, by_code_only: bool) -> list:
+    """Every account matching our code, the VAT number or the e-mail address: one call."""
+    _, _, criteria = _criteria(account_fields, by_code_only=by_code_only)
+    return client.find_accounts(division, **criteria) if criteria else []
+
+
+def _pick(found: list, account_fields: dict, *, by_code_only: bool):
+    """Our code first, then VAT number, then e-mail: return (account, the field it matched on) or (None, "")."""
+    keys, wanted, _ = _criteria(account_fields, by_code_only=by_code_only)
+    ours = (account_fields.get("Code") or "").strip().upper()
+    # Our account for *another* Eduframe account (a shared e-mail address) is never this one's match.
+    found = [a for a in found if not OUR_CODE.match((a.code or "").strip()) or (a.code or "").strip().upper() == ours]
+    for field, attribute in keys:
         if wanted[field]:
             same = [a for a in found if str(getattr(a, attribute) or "").strip().lower() == wanted[field].lower()]
             match = _single_match(same)
             if match is not None:
-                return match
-    return None
+                return match, field
+    return None, ""
+
+
+def _search(client, division: int, account_fields: dict, *, by_code_only: bool):
+    """Find the account by our code, else VAT number, else e-mail, in one call; return (account, matched field)."""
+    found = _find(client, division, account_fields, by_code_only=by_code_only)
+    return _pick(found, account_fields, by_code_only=by_code_only)
 
 
 def _create_once(client, division: int, account_fields: dict):
@@ -84,9 +136,8 @@ def _create_once(client, division: int, account_fields: dict):
     A refusal is checked the same way: two invoices of one new Eduframe account booked at once both miss the
     account, and Exact refuses the second `Code` ("Gegeven bestaat reeds."); the loser adopts the winner's.
     """
-    fields = {k: v for k, v in account_fields.items() if v}
     try:
-        return client.create_account(division, fields)
+        return client.create_account(division, _writable(account_fields))
     except (AmbiguousError, FunctionalError):
         match = _single_match(client.find_accounts(division, code=account_fields["Code"]))
         if match is None:
@@ -94,28 +145,146 @@ def _create_once(client, division: int, account_fields: dict):
         return match
 
 
-def _link_save(link: AccountLink, division: int, account, account_fields: dict) -> None:
+def _link_save(link: AccountLink, division: int, account, origin: str, account_fields: dict) -> UUID:
     link.exact_division = division
     link.exact_account_id = account.id
-    link.exact_code = account.code
+    link.exact_code = (account.code or "").strip()[:18]
+    link.origin = origin
+    link.synced_fingerprint = account_fingerprint(account_fields)
+    link.candidate_account_id, link.candidate_code, link.candidate_name, link.candidate_matched_by = None, "", "", ""
+    link.save()
+    return account.id
+
+
+def _own_account_update(client, division: int, account, link: AccountLink, account_fields: dict) -> None:
+    """Bring an account we created up to date: only fields that differ from Exact's, and make it a customer."""
+    changes = {}
+    for field, value in _writable(account_fields).items():
+        current = getattr(account, ATTRIBUTES[field], None) if field in ATTRIBUTES else None
+        if str(current or "").strip().lower() != str(value).strip().lower():
+            changes[field] = value
+    if changes:
+        client.update_account(division, account.id, changes)
+    link.synced_fields = _writable(account_fields)
+
+
+def _candidate_wait(link: AccountLink, division: int, account, matched_by: str, account_fields: dict) -> NeedsDecision:
+    """Keep the candidate on the link and return the error that parks the invoice until an administrator decides."""
+    link.candidate_account_id, link.exact_division = account.id, division
+    link.candidate_code = (account.code or "").strip()[:18]
+    link.candidate_name = (account.name or "")[:300]
+    link.candidate_matched_by = MATCHED_BY[matched_by]
     link.synced_fingerprint = account_fingerprint(account_fields)
     link.save()
+    return candidate_error(link, account_fields.get("Name") or "")
+
+
+def candidate_error(link: AccountLink, our_name: str) -> NeedsDecision:
+    """The words for an invoice that waits for the administrator's choice between candidate and a new account."""
+    code = f" (code {link.candidate_code})" if link.candidate_code else ""
+    return NeedsDecision(
+        f"Exact already has an account '{link.candidate_name}'{code} with the same {link.candidate_matched_by} as "
+        f"the Eduframe account '{our_name}', but another name or it is not a customer; EduExact does not book on "
+        "or change an account it did not create without your say.",
+        fix_hint="Open the invoice in the sync log and choose 'Link to this account' (book on it; its details in "
+        "Exact are never changed) or 'Create a new account'.",
+    )
+
+
+def _adopt_found(client, division: int, link: AccountLink, account, matched_by: str, account_fields: dict) -> UUID:
+    """Adopt what the search found, as the policy allows."""
+    if matched_by == "Code":
+        _own_account_update(client, division, account, link, account_fields)
+        return _link_save(link, division, account, Origin.CREATED, account_fields)
+    if names_match(account_fields.get("Name") or "", account.name or "") and account.status == "C":
+        link.synced_fields = {}
+        return _link_save(link, division, account, Origin.NAME_MATCH, account_fields)
+    raise _candidate_wait(link, division, account, matched_by, account_fields)
+
+
+def _match(client, division: int, link: AccountLink, account_fields: dict) -> UUID:
+    """No usable link: find the account (one call), adopt it as the policy allows, else create it once."""
+    fingerprint = account_fingerprint(account_fields)
+    if link.candidate_account_id and not link.create_new and link.synced_fingerprint == fingerprint:
+        raise candidate_error(link, account_fields.get("Name") or "")  # still waiting: no call to Exact
+    account, matched_by = _search(client, division, account_fields, by_code_only=link.create_new)
+    if account is not None:
+        return _adopt_found(client, division, link, account, matched_by, account_fields)
+    return _create_and_link(client, division, link, account_fields)
+
+
+def _create_and_link(client, division: int, link: AccountLink, account_fields: dict) -> UUID:
+    account = _create_once(client, division, account_fields)
+    link.synced_fields = _writable(account_fields)
+    return _link_save(link, division, account, Origin.CREATED, account_fields)
+
+
+def _admin_link_first_use(client, division: int, link: AccountLink, account_fields: dict) -> UUID | None:
+    """An administrator's link is checked once: the account must exist; it is made a customer if it is not."""
+    account = client.get_account(division, link.exact_account_id)
+    if account is None:
+        return None
+    if account.status != "C":
+        client.update_account(division, account.id, {"Status": "C"})  # the only change on a linked account
+    return _link_save(link, division, account, Origin.ADMIN, account_fields)
 
 
 def account_ensure(*, client, installation, division: int, account_fields: dict, eduframe_account_id: int) -> UUID:
-    """Return the Exact account id for the Eduframe account, finding or creating it once, and keep it current."""
+    """Return the Exact account id for the Eduframe account: no call when known and unchanged since last sent."""
     link, _ = AccountLink.objects.get_or_create(installation=installation, eduframe_account_id=eduframe_account_id)
-    current = None
-    if link.exact_account_id and link.exact_division == division:
-        current = client.get_account(division, link.exact_account_id)
-    if current is None:
-        current = _search(client, division, account_fields)
-        if current is None:
-            account = _create_once(client, division, account_fields)
-            _link_save(link, division, account, account_fields)
-            return account.id
-        # A found account is not ours yet: bring it up to date (and make it a customer) regardless of the link.
-        link.synced_fingerprint = ""
-    _bring_up_to_date(client, division, current, account_fields, link)
-    _link_save(link, division, current, account_fields)
-    return current.id
+    known = link.exact_account_id and link.exact_division == division and link.origin
+    if not known:
+        return _match(client, division, link, account_fields)
+    if link.origin == Origin.ADMIN and not link.synced_fingerprint:
+        found = _admin_link_first_use(client, division, link, account_fields)
+        return found if found is not None else _forget_and_match(client, division, link, account_fields)
+    if link.origin != Origin.CREATED or link.synced_fingerprint == account_fingerprint(account_fields):
+        return link.exact_account_id  # not ours to change, or nothing changed since last sent
+    changes = _changes_since_sent(link, account_fields)
+    if changes:
+        try:
+            client.update_account(division, link.exact_account_id, changes)
+        except NotFoundError:
+            return _forget_and_match(client, division, link, account_fields)  # merged or deleted in Exact
+    link.synced_fields = _writable(account_fields)
+    link.synced_fingerprint = account_fingerprint(account_fields)
+    link.save(update_fields=["synced_fields", "synced_fingerprint", "updated_at"])
+    return link.exact_account_id
+
+
+def _forget_and_match(client, division: int, link: AccountLink, account_fields: dict) -> UUID:
+    link.exact_account_id, link.origin, link.synced_fingerprint = None, Origin.NONE, ""
+    return _match(client, division, link, account_fields)
+
+
+def account_after_refusal(
+    *, client, installation, division: int, account_fields: dict, eduframe_account_id: int, error: FunctionalError
+) -> UUID:
+    """Exact refused the customer we sent: repair it once and return the id to retry with, else re-raise `error`.
+
+    An account that is no customer any more is made one again when it is ours or an administrator linked it.
+    A missing one (merged or deleted) is re-matched under the policy: one search, a 200 even when nothing
+    matches, so no extra error answer towards Exact's hourly block. Anything else (a blocked account, one that
+    is still there) is re-raised: a retry would only repeat the refusal.
+    """
+    refusal = customer_refusal(error)
+    link = AccountLink.objects.filter(installation=installation, eduframe_account_id=eduframe_account_id).first()
+    if not refusal or link is None or link.exact_account_id is None:
+        raise error
+    if refusal == "not_customer":
+        if link.origin not in (Origin.CREATED, Origin.ADMIN):
+            raise error  # not ours to change: the hint asks the administrator to make it a customer in Exact
+        client.update_account(division, link.exact_account_id, {"Status": "C"})
+        return link.exact_account_id
+    if link.origin == Origin.ADMIN:
+        if client.get_account(division, link.exact_account_id) is not None:
+            raise error
+        return _forget_and_match(client, division, link, account_fields)
+    found = _find(client, division, account_fields, by_code_only=link.create_new)
+    if any(account.id == link.exact_account_id for account in found):
+        raise error
+    link.exact_account_id, link.origin, link.synced_fingerprint = None, Origin.NONE, ""
+    match, matched_by = _pick(found, account_fields, by_code_only=link.create_new)
+    if match is not None:
+        return _adopt_found(client, division, link, match, matched_by, account_fields)
+    return _create_and_link(client, division, link, account_fields)

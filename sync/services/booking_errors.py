@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from sync.errors import AuthError, FunctionalError, RetryableError, SyncError
+from sync.errors import AuthError, FunctionalError, NeedsDecision, RetryableError, SyncError
 
 MAX_BACKOFF_MINUTES = 60
 RECONNECT_REASON = "Exact Online must be reconnected before this invoice can be booked."
@@ -125,6 +125,8 @@ def outcome_for(error: SyncError, *, retry_count: int, source: str = "Exact Onli
         when = timezone.now() + backoff(retry_count, error.retry_after)
         reason = f"{error.message} Tried {retry_count + 1} time(s); trying again at {when:%H:%M} UTC."
         return Outcome("pending", "retryable", reason, "", when, retry_count + 1)
+    if isinstance(error, NeedsDecision):
+        return Outcome("needs_attention", "functional", error.message, error.fix_hint)
     message = error.message if isinstance(error, FunctionalError) else str(error)
     return Outcome(
         "needs_attention",

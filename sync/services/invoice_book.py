@@ -21,6 +21,7 @@ from sync.services.entry_write import entry_remove
 from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
 from sync.services.invoice_entry import Booking, invoice_entry_book
 from sync.services.invoice_queue import invoice_requeue
+from sync.services.record_fit import fit_text_fields, record_unexpected_failure
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
 # A booked entry is never deleted on a 404 that may only mean "this token may not see invoices".
@@ -76,6 +77,7 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
         _fail(booking, error)
     except Exception as error:
         _finish(booking, Outcome.FAILED, f"Unexpected error: {error!r}")
+        record_unexpected_failure(record_id=record_id, error=error)
         raise
     finally:
         attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
@@ -223,7 +225,8 @@ def _fail(booking: Booking, error: SyncError) -> None:
 
 def record_save(record: InvoiceRecord) -> None:
     """Save the record but never its claim fields: those belong to the conditional UPDATEs of the lock."""
-    skip = {"id", "claimed_until", "claim_token", "created_at"}
+    skip = {"id", "claimed_until", "claim_token", "claim_holder", "created_at"}
+    fit_text_fields(record)
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 
 

@@ -4,27 +4,39 @@ A second caller that finds the record claimed does not wait and does not book: i
 token. The holder releases with a conditional UPDATE on its own token; when that finds the token changed to
 token+RERUN, someone asked for a sync while the holder worked (maybe with newer data than the holder read),
 so the holder runs once more. No change is lost and no two workers ever book the same invoice at once.
+
+A claim is short (CLAIM_TTL) and kept alive by a heartbeat thread of the holder while its attempt runs, and it
+names its holder (host, pid, process start). So a worker killed mid-booking leaves a claim that either ends
+within CLAIM_TTL or is recognised as a dead process's by the next worker started on that host
+(`sync/services/claim_recovery.py`): the invoice is booked again within a minute or two, not after hours.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from datetime import timedelta
 
-from django.conf import settings
+from django.db import connection
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from sync.models import InvoiceRecord
+from sync.services.claim_recovery import attempts_cut_short_close
+from sync.services.worker_identity import holder_alive_here, holder_name
 
-CLAIM_TTL = timedelta(minutes=10)
+logger = logging.getLogger(__name__)
+CLAIM_TTL = timedelta(seconds=60)
+HEARTBEAT_EVERY = timedelta(seconds=15)
 RERUN = ":rerun"
+_heartbeats: dict[tuple[int, str], threading.Event] = {}
 
 
-def _claim_ttl() -> timedelta:
-    """How long a claim holds: at least until Celery has killed an attempt that ran over its time limit."""
-    return max(CLAIM_TTL, timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+def _yours(record_id: int, token: str):
+    """The record while `token` (with or without a rerun request appended) still holds it."""
+    return InvoiceRecord.objects.filter(Q(claim_token=token) | Q(claim_token=token + RERUN), pk=record_id)
 
 
 def invoice_claim(*, record_id: int) -> str | None:
@@ -32,8 +44,68 @@ def invoice_claim(*, record_id: int) -> str | None:
     now = timezone.now()
     token = secrets.token_hex(8)
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    rows = InvoiceRecord.objects.filter(free, pk=record_id).update(claimed_until=now + _claim_ttl(), claim_token=token)
-    return token if rows == 1 else None
+    rows = InvoiceRecord.objects.filter(free, pk=record_id).update(
+        claimed_until=now + CLAIM_TTL, claim_token=token, claim_holder=holder_name()
+    )
+    if rows != 1 and not _take_over_from_dead_holder(record_id, token):
+        return None
+    _heartbeat_start(record_id, token)
+    return token
+
+
+def _take_over_from_dead_holder(record_id: int, token: str) -> bool:
+    """A claim held by a process of this host that no longer lives (a killed pool child) is ours at once.
+
+    Celery re-delivers a killed child's task right away (reject_on_worker_lost): without this, it would find
+    the claim still held and leave a rerun request the dead holder never reads.
+    """
+    held = InvoiceRecord.objects.filter(pk=record_id).values("claim_token", "claim_holder").first()
+    if not held or not held["claim_token"] or holder_alive_here(held["claim_holder"]) is not False:
+        return False
+    taken = InvoiceRecord.objects.filter(pk=record_id, claim_token=held["claim_token"]).update(
+        claimed_until=timezone.now() + CLAIM_TTL, claim_token=token, claim_holder=holder_name()
+    )
+    if taken != 1:
+        return False
+    attempts_cut_short_close(record_id=record_id)
+    return True
+
+
+def invoice_claim_extend(*, record_id: int, token: str) -> bool:
+    """Push the claim's end CLAIM_TTL ahead; False when the claim is no longer ours."""
+    return _yours(record_id, token).update(claimed_until=timezone.now() + CLAIM_TTL) == 1
+
+
+def _heartbeat_start(record_id: int, token: str) -> None:
+    stop = threading.Event()
+    _heartbeats[(record_id, token)] = stop
+    thread = threading.Thread(
+        target=_heartbeat, args=(record_id, token, stop), name=f"claim-heartbeat-{record_id}", daemon=True
+    )
+    thread.start()
+
+
+def _heartbeat(record_id: int, token: str, stop: threading.Event) -> None:
+    """Extend the claim until the attempt ends (or the claim was taken from us); own DB connection, closed after."""
+    last_extended = timezone.now()
+    try:
+        while not stop.wait(HEARTBEAT_EVERY.total_seconds()):
+            try:
+                if not invoice_claim_extend(record_id=record_id, token=token):
+                    return
+                last_extended = timezone.now()
+            except Exception:  # a database hiccup: try again at the next beat, while the claim still holds
+                logger.exception("Could not extend the claim on invoice record %s", record_id)
+                if timezone.now() - last_extended > CLAIM_TTL:
+                    return  # the claim has run out meanwhile: it is no longer ours to keep
+    finally:
+        connection.close()
+
+
+def _heartbeat_stop(record_id: int, token: str) -> None:
+    stop = _heartbeats.pop((record_id, token), None)
+    if stop is not None:
+        stop.set()
 
 
 def invoice_rerun_request(*, record_id: int) -> bool:
@@ -46,7 +118,9 @@ def invoice_rerun_request(*, record_id: int) -> bool:
 
 def invoice_release(*, record_id: int, token: str) -> bool:
     """Release our claim; return True when someone asked for a rerun meanwhile."""
+    _heartbeat_stop(record_id, token)
     mine = InvoiceRecord.objects.filter(pk=record_id)
-    if mine.filter(claim_token=token).update(claimed_until=None, claim_token="") == 1:
+    free = {"claimed_until": None, "claim_token": "", "claim_holder": ""}
+    if mine.filter(claim_token=token).update(**free) == 1:
         return False
-    return mine.filter(claim_token=token + RERUN).update(claimed_until=None, claim_token="") == 1
+    return mine.filter(claim_token=token + RERUN).update(**free) == 1

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 from sync.errors import FunctionalError
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.account_match import account_ensure
+from sync.services.account_match import account_after_refusal, account_ensure
 from sync.services.booking_errors import is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
 from sync.services.document_attach import attachment_replace, document_ensure
+from sync.services.entry_adopt import entry_ours_by_ref, entry_says_what_we_send
 from sync.services.entry_payload import entry_payload, jsonable
 from sync.services.entry_plan import EntryPlan
 from sync.services.entry_write import (
@@ -24,7 +25,6 @@ from sync.services.entry_write import (
     entry_remove,
     entry_reverse,
     entry_update,
-    live_entry_by_ref,
 )
 
 Outcome = SyncAttempt.Outcome
@@ -132,8 +132,23 @@ def _replace(booking: Booking, current) -> None:
     )
 
 
+def _adopt_processed(booking: Booking, current) -> None:
+    """Our entry, found by YourRef, already processed by the accountant and as we would send it: keep it."""
+    _log_request(booking, "entry", booking.payload)
+    booking.entry = current
+    booking.outcome = Outcome.CREATED
+    booking.message = (
+        f"Found entry {current.entry_number} by YourRef, already processed in Exact and as planned: "
+        "adopted, not booked again."
+    )
+
+
 def _update(booking: Booking, current) -> None:
     division = booking.plan.division
+    if current.status == PROCESSED and not booking.record.exact_entry_id:
+        previous = (booking.record.booked_payload or {}).get("entry")
+        if entry_says_what_we_send(current, booking.payload, previous):
+            return _adopt_processed(booking, current)
     if current.status == PROCESSED or current.journal != booking.payload["Journal"]:
         return _replace(booking, current)  # known to be refused: spare Exact's error budget
     previous = (booking.record.booked_payload or {}).get("entry")
@@ -155,22 +170,31 @@ def invoice_entry_book(booking: Booking, invoice) -> None:
     record, plan, exact = booking.record, booking.plan, booking.exact
     if record.exact_entry_id and record.exact_division != plan.division:
         _retire_other_division(booking)
-    account_fields = plan.account.exact_fields()
-    customer = account_ensure(
-        client=exact,
-        installation=record.installation,
-        division=plan.division,
-        account_fields=account_fields,
-        eduframe_account_id=plan.eduframe_account_id,
-    )
-    booking.attempt.request_payload["account"] = account_fields
+    account = {
+        "client": exact,
+        "installation": record.installation,
+        "division": plan.division,
+        "account_fields": plan.account.exact_fields(),
+        "eduframe_account_id": plan.eduframe_account_id,
+    }
+    customer = account_ensure(**account)
+    booking.attempt.request_payload["account"] = account["account_fields"]
+    try:
+        _document_and_entry(booking, invoice, customer)
+    except FunctionalError as error:
+        # A merged or deleted Exact account is paid for only when Exact refuses it: re-match, retry once.
+        _document_and_entry(booking, invoice, account_after_refusal(**account, error=error))
+
+
+def _document_and_entry(booking: Booking, invoice, customer) -> None:
+    record, plan, exact = booking.record, booking.plan, booking.exact
     _document(booking, invoice, customer)
     booking.payload = entry_payload(plan, gl_ids=booking.gl_ids, customer=customer, document=record.exact_document_id)
     current = None
     if record.exact_entry_id:
         current = exact.get_sales_entry(plan.division, record.exact_entry_id)
     elif _sent_before(booking, "entry"):
-        current = live_entry_by_ref(exact, plan.division, plan.your_ref)
+        current = entry_ours_by_ref(exact, plan.division, plan.your_ref)
     if current is None:
         return _create(booking)
     _update(booking, current)

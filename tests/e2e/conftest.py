@@ -67,7 +67,15 @@ class Worker:
             time.sleep(0.1)
         raise RuntimeError(f"The worker was not ready within {READY_TIMEOUT} s:\n{self.log()}")
 
+    def kill(self) -> None:
+        """SIGKILL, as an OOM killer or a pulled plug would: no cleanup, no acknowledgement, claims left behind."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self._log.close()
+
     def stop(self) -> None:
+        if self._log.closed:
+            return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -120,3 +128,27 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str 
             return result
         time.sleep(interval)
     pytest.fail(f"Timed out after {timeout} s waiting for {what}.")
+
+
+@pytest.fixture
+def celery_workers(transactional_db, exact_sandbox, eduframe_sandbox, tmp_path):
+    """Start workers on one queue, one after the other (`start()`), as a supervisor restarting a killed one would."""
+    queue = f"e2e-{uuid.uuid4().hex[:12]}"
+    _route_tasks_to(queue)
+    env = _worker_env(exact_sandbox.url, eduframe_sandbox.url, queue)
+    workers: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(env, tmp_path / f"worker-{len(workers)}.log", queue)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            worker.stop()
+        _route_tasks_to(None)
+        for worker in workers:
+            print(f"----- celery worker log ({worker.log_path}) -----\n{worker.log()}")

@@ -104,6 +104,11 @@ def entry_total(entry: dict) -> Decimal:
 @pytest.fixture
 def world(db, exact_sandbox, eduframe_sandbox) -> World:
     """Both simulators seeded, and an installation connected to them with complete global settings."""
+    return world_build(exact_sandbox, eduframe_sandbox)
+
+
+def world_build(exact_sandbox, eduframe_sandbox) -> World:
+    """The `world` fixture's body, for tests elsewhere (the browser tests) that need the same world."""
     exact_sandbox.state.seed_division(DIVISION, "Test Academy B.V.")
     user = exact_sandbox.state.default_user()
     tokens = exact_sandbox.state.issue_tokens_for(user.user_id)

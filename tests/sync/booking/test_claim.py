@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -10,7 +12,9 @@ from django.utils import timezone
 
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services import invoice_book
+from sync.services.claim_recovery import claims_recover_abandoned
 from sync.services.invoice_claim import RERUN, invoice_claim, invoice_release
+from sync.services.worker_identity import holder_name, host_name
 from sync.tasks import sync_invoice_task
 
 pytestmark = pytest.mark.django_db
@@ -78,11 +82,66 @@ def test_a_sync_of_a_record_that_no_longer_exists_says_so(db):
         invoice_book.invoice_sync(record_id=987654, trigger=SyncAttempt.Trigger.RETRY)
 
 
-def test_the_claim_outlasts_the_task_time_limit(world, settings):
-    settings.CELERY_TASK_TIME_LIMIT = 1800
+@pytest.mark.django_db(transaction=True)
+def test_the_holders_heartbeat_keeps_a_short_claim_alive_until_release(world, monkeypatch):
+    monkeypatch.setattr("sync.services.invoice_claim.HEARTBEAT_EVERY", timedelta(seconds=0.05))
     record = world.record(world.invoice([world.item()]))
-    before = timezone.now()
-    invoice_claim(record_id=record.pk)
+    token = invoice_claim(record_id=record.pk)
     record.refresh_from_db()
-    # A claim that ended before the task is killed would let a second worker book the same invoice.
-    assert record.claimed_until > before + timedelta(seconds=1800)
+    first = record.claimed_until
+    assert first <= timezone.now() + timedelta(seconds=61)
+    assert record.claim_holder == holder_name()
+    deadline = time.monotonic() + 5
+    while record.claimed_until == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+        record.refresh_from_db()
+    assert record.claimed_until > first
+    invoice_release(record_id=record.pk, token=token)
+    record.refresh_from_db()
+    assert (record.claim_token, record.claimed_until, record.claim_holder) == ("", None, "")
+
+
+def _held_by(record, holder: str, until) -> None:
+    InvoiceRecord.objects.filter(pk=record.pk).update(claim_token="abc", claim_holder=holder, claimed_until=until)
+    SyncAttempt.objects.create(invoice=record, trigger=SyncAttempt.Trigger.WEBHOOK, request_payload={})
+
+
+def test_a_claim_of_a_dead_process_on_this_host_is_recovered_at_once(world, django_capture_on_commit_callbacks):
+    record = world.record(world.invoice([world.item()]))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _held_by(record, f"{host_name()}:{dead.pid}:1", timezone.now() + timedelta(seconds=50))
+    with django_capture_on_commit_callbacks() as queued:
+        assert claims_recover_abandoned() == 1
+    assert len(queued) == 1
+    record.refresh_from_db()
+    assert (record.claim_token, record.claimed_until) == ("", None)
+    (cut_short,) = SyncAttempt.objects.filter(invoice=record)
+    assert cut_short.outcome == SyncAttempt.Outcome.FAILED
+    assert "worker stopped" in cut_short.message
+    world.sync(world.eduframe.tables["invoices"][record.eduframe_invoice_id])
+    record.refresh_from_db()
+    assert record.state == InvoiceRecord.State.BOOKED
+
+
+def test_a_live_holders_claim_is_left_alone_and_another_hosts_only_once_it_ran_out(world):
+    live, foreign = world.record(world.invoice([world.item()])), world.record(world.invoice([world.item()]))
+    _held_by(live, holder_name(), timezone.now() + timedelta(seconds=50))
+    _held_by(foreign, "elsewhere:12:34", timezone.now() + timedelta(seconds=50))
+    assert claims_recover_abandoned() == 0
+    InvoiceRecord.objects.filter(pk=foreign.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert claims_recover_abandoned() == 1
+    live.refresh_from_db()
+    assert live.claim_token == "abc"
+
+
+def test_a_task_redelivered_after_its_pool_child_was_killed_takes_the_dead_childs_claim_and_books(world):
+    record = world.record(world.invoice([world.item()]))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    _held_by(record, f"{host_name()}:{dead.pid}:1", timezone.now() + timedelta(seconds=50))
+    world.sync(world.eduframe.tables["invoices"][record.eduframe_invoice_id])
+    record.refresh_from_db()
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert (record.claim_token, record.claimed_until) == ("", None)
+    assert SyncAttempt.objects.filter(invoice=record, message__contains="worker stopped").count() == 1

@@ -77,3 +77,45 @@ def test_an_entry_committed_behind_a_500_is_adopted_on_the_retry_not_posted_agai
     assert record.state == InvoiceRecord.State.BOOKED
     assert len(world.entries()) == 1
     assert str(record.exact_entry_id) == world.entries()[0]["EntryID"]
+
+
+def _crash_after_the_entry_was_committed(world, monkeypatch, invoice, posts: int = 1) -> None:
+    """The attempt dies once Exact committed the entry (its answer lost, nothing recorded on our side)."""
+    world.exact.inject_fault("POST salesentry/SalesEntries", "commit_then_drop", posts)
+    monkeypatch.setattr("sync.services.entry_write.live_entry_by_ref", lambda *args, **kwargs: None)
+    world.sync(invoice)
+    assert world.record(invoice).exact_entry_id is None
+    monkeypatch.undo()
+
+
+def test_an_entry_the_accountant_processed_meanwhile_is_adopted_not_booked_twice(world, monkeypatch):
+    invoice = world.invoice([world.item()])
+    _crash_after_the_entry_was_committed(world, monkeypatch, invoice)
+    (entry,) = world.entries()
+    world.exact.process_entry(world.settings.division, entry["EntryID"])
+    record = _sync_until_settled(world, invoice)
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert [e["EntryID"] for e in world.entries()] == [entry["EntryID"]]  # no second entry, no reversal
+    assert str(record.exact_entry_id) == entry["EntryID"]
+    assert "adopted" in record.attempts.first().message
+    # The invoice changes later: the processed entry is then replaced as usual (reversed, booked anew).
+    world.eduframe.tables["invoices"][invoice["id"]]["description"] = "Changed"
+    world.sync(invoice)
+    refs = sorted(e["YourRef"] for e in world.entries())
+    assert refs == sorted([invoice["number"], invoice["number"], f"{invoice['number']}-R"])
+
+
+def test_a_processed_entry_that_a_reversal_cancelled_is_not_adopted(world, monkeypatch):
+    invoice = world.invoice([world.item()])
+    world.sync(invoice)
+    (entry,) = world.entries()
+    world.exact.process_entry(world.settings.division, entry["EntryID"])
+    world.eduframe.tables["invoices"][invoice["id"]]["description"] = "Changed"
+    # The replacement reverses the processed entry, then dies once its new entry was committed (both answers lost).
+    _crash_after_the_entry_was_committed(world, monkeypatch, invoice, posts=2)
+    assert len(world.entries()) == 3
+    record = _sync_until_settled(world, invoice)
+    assert record.state == InvoiceRecord.State.BOOKED
+    assert len(world.entries()) == 3  # the new entry was adopted, the reversed one left alone
+    live = [e for e in world.entries() if e["Status"] != 50 and not e["YourRef"].endswith("-R")]
+    assert str(record.exact_entry_id) == live[0]["EntryID"]

@@ -337,13 +337,18 @@ def test_it_retries_once_after_a_401_with_a_refreshed_token(connection, router):
     assert client.calls_made == 2
 
 
-def test_a_second_401_is_an_auth_error(connection, router):
+def test_a_refreshed_token_refused_too_waits_for_the_next_token_and_does_not_disconnect(connection, router):
     connection.tokens_issued_at = timezone.now() - timedelta(seconds=580)
     connection.save()
     router.add("POST", "/api/oauth2/token", token_answer("a-2", "r-2"))
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", httpx.Response(401))
-    with pytest.raises(AuthError):
+    with pytest.raises(RetryableError) as refused:
         _client(connection, router).journals(DIV)
+    assert 560 <= refused.value.retry_after <= 570
+    stored = ExactConnection.objects.get(pk=connection.pk)
+    assert stored.status == ExactConnection.Status.CONNECTED
+    assert stored.access_token == "a-2"
+    assert stored.access_expires_at <= timezone.now()  # forgotten: no other process sends it again
 
 
 def test_it_downloads_an_attachment_from_our_base_url(connection, router):

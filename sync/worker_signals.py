@@ -1,0 +1,23 @@
+"""Celery worker signals: a worker that starts frees the claims of the dead worker it replaces."""
+
+from __future__ import annotations
+
+import logging
+
+from celery.signals import worker_ready
+
+logger = logging.getLogger(__name__)
+
+
+@worker_ready.connect
+def recover_claims_at_start(**kwargs) -> None:
+    """A worker killed mid-booking left its claims behind: book those invoices now, not when the claims run out."""
+    from sync.services.claim_recovery import claims_recover_abandoned
+
+    try:
+        count = claims_recover_abandoned()
+    except Exception:  # the worker must start even when the database is not there yet; beat tries again
+        logger.exception("Could not recover abandoned claims at worker start.")
+        return
+    if count:
+        logger.warning("Recovered %s invoice(s) left claimed by a stopped worker.", count)
