@@ -171,6 +171,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# The dispatcher (sync/services/invoice_dispatch.py): tasks at once per tenant and in all; the broker never
+# holds more sync tasks than SYNC_TASKS_IN_FLIGHT (set it to about twice the worker slots of all machines).
+SYNC_TASKS_PER_TENANT = env.int("SYNC_TASKS_PER_TENANT", default=1)
+SYNC_TASKS_IN_FLIGHT = env.int("SYNC_TASKS_IN_FLIGHT", default=16)
+# Reconciliation lists open invoices on every run, paid and expired ones in a full scan this often.
+RECONCILE_FULL_SCAN_HOURS = env.int("RECONCILE_FULL_SCAN_HOURS", default=24)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Catches invoices whose webhook never arrived.

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
-from sync.models import InvoiceRecord, SyncAttempt
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import gl_ids_resolve, jsonable
 from sync.services.entry_plan import fingerprint
 from sync.services.entry_write import entry_remove
 from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
+from sync.services.invoice_dispatch import booking_calls_estimate
 from sync.services.invoice_entry import Booking, invoice_entry_book
-from sync.services.invoice_queue import invoice_requeue
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
 # A booked entry is never deleted on a 404 that may only mean "this token may not see invoices".
@@ -50,8 +51,9 @@ def invoice_sync(*, record_id: int, trigger: str) -> SyncAttempt:
     if attempt is None:
         # Never claimed: the record is gone (DoesNotExist says so) or changed hands at every try.
         return _not_run(record_id, trigger)
-    # Asked for once more after the last run: a new task takes that request instead of dropping it.
-    invoice_requeue(record_id=record_id, trigger=trigger)
+    # Asked for once more after the last run: the request goes back to the database (due now), where the
+    # dispatcher finds it; the booking never sends a task itself.
+    InvoiceRecord.objects.filter(pk=record_id).update(due_at=timezone.now())
     return attempt
 
 
@@ -101,6 +103,9 @@ def _run(booking: Booking) -> None:
         if invoice is None and record.exact_entry_id and not booking.eduframe.invoices_readable():
             raise FunctionalError(HIDDEN_INVOICE)
         return _invoice_gone(booking)
+    if _seen_unchanged(record, invoice, booking.attempt.trigger):
+        message = "Eduframe's invoice did not change since it was booked: no further call."
+        return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
     _snapshot(record, invoice)
     settings = settings_get(installation=record.installation)
     skip = _skip_reason(record, invoice, settings)
@@ -122,8 +127,34 @@ def _run(booking: Booking) -> None:
     booking.gl_ids, problems = gl_ids_resolve(lookups, plan)
     if problems:
         return _needs_attention(booking, problems)
+    # Started only when the budget holds the whole booking: a half-made booking pays again to find its parts.
+    known = AccountLink.objects.filter(
+        installation=record.installation, eduframe_account_id=plan.eduframe_account_id, exact_account_id__isnull=False
+    ).exists()
+    booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known))
     invoice_entry_book(booking, invoice)
     _booked(booking)
+
+
+def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
+    """A repeated webhook (or a rescan) of a booked invoice whose `updated_at` is the one we booked: 1 call.
+
+    Settings, overrides, a retry or an operator still re-plan the entry: only Eduframe's own signals are
+    answered from the invoice's timestamp.
+    """
+    eduframe_signal = trigger in (SyncAttempt.Trigger.WEBHOOK, SyncAttempt.Trigger.RECONCILE)
+    same = invoice.updated_at is not None and invoice.updated_at == record.eduframe_updated_at
+    booked = record.state == State.BOOKED and bool(record.exact_entry_id) and record.booked_at is not None
+    return eduframe_signal and same and booked and not _settings_changed_since(record.installation, record.booked_at)
+
+
+def _settings_changed_since(installation, moment) -> bool:
+    """Whether a setting, an override or the VAT mapping changed after `moment` (their signals re-plan too)."""
+    return (
+        GlobalSettings.objects.filter(installation=installation, updated_at__gt=moment).exists()
+        or CourseOverride.objects.filter(installation=installation, updated_at__gt=moment).exists()
+        or VatMapping.objects.filter(installation=installation, updated_at__gt=moment).exists()
+    )
 
 
 def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
@@ -174,7 +205,7 @@ def _invoice_gone(booking: Booking) -> None:
 def _settle(booking: Booking, state: str, outcome: str, reason: str, fix_hint: str = "") -> None:
     record = booking.record
     record.state, record.reason, record.fix_hint = state, reason, fix_hint
-    record.error_kind, record.next_retry_at = "", None
+    record.error_kind, record.next_retry_at, record.waiting_for = "", None, ""
     if state != State.PENDING:
         record.retry_count = 0
     record_save(record)
@@ -215,6 +246,7 @@ def _fail(booking: Booking, error: SyncError) -> None:
         result.fix_hint,
     )
     record.next_retry_at, record.retry_count = result.next_retry_at, result.retry_count
+    record.waiting_for = result.waiting_for
     record_save(record)
     booking.attempt.error_kind = result.error_kind
     booking.attempt.exact_message = result.exact_message
@@ -222,8 +254,9 @@ def _fail(booking: Booking, error: SyncError) -> None:
 
 
 def record_save(record: InvoiceRecord) -> None:
-    """Save the record but never its claim fields: those belong to the conditional UPDATEs of the lock."""
-    skip = {"id", "claimed_until", "claim_token", "created_at"}
+    """Save the record but never its claim or schedule fields: those belong to conditional UPDATEs of the
+    lock and of the dispatcher (a request that came in while we worked must not be overwritten)."""
+    skip = {"id", "claimed_until", "claim_token", "created_at", "due_at", "queued_at", "priority", "due_trigger"}
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from plugin.models import ExactConnection
-from sync.errors import AmbiguousError, AuthError, FunctionalError
+from sync.errors import AmbiguousError, AuthError, DeferredError, FunctionalError
 from sync.exact.client import ExactClient
 from sync.exact.lookups import ExactLookups
 from tests.factories import ExactConnectionFactory, InstallationFactory
@@ -165,25 +165,22 @@ def test_a_lost_refresh_answer_leaves_the_connection_needing_reconnect(exact):
     assert ExactConnection.objects.get(pk=connection.pk).status == ExactConnection.Status.NEEDS_RECONNECT
 
 
-def test_it_waits_out_a_minute_used_up_by_another_app(exact):
+def test_a_minute_used_up_by_another_app_defers_to_the_reset_the_simulator_announced(exact):
     state, connection, client = exact
     state.clock.freeze()
     state.consume_budget(DIV, 60, minutely=True)
-    waits = []
-    client.sleep = lambda seconds: waits.append(state.clock.advance(seconds + 1))
-    assert client.journals(DIV)
-    assert len(waits) == 1
-    assert ExactConnection.objects.get(pk=connection.pk).minutely_remaining is not None
+    with pytest.raises(DeferredError) as caught:
+        client.journals(DIV)
+    stored = ExactConnection.objects.get(pk=connection.pk)
+    assert caught.value.not_before == stored.minutely_reset_at
 
 
-def test_it_waits_for_the_reset_once_its_own_calls_used_up_the_minute(exact):
+def test_once_its_own_calls_used_up_the_minute_the_next_call_is_deferred_unsent(exact):
     state, connection, client = exact
     state.clock.freeze()
     client.journals(DIV)
     state.consume_budget(DIV, 59 - 1, minutely=True)  # with our one call: 59 used, one left
     client.journals(DIV)  # the last call of the minute: the stored budget says 0 now
-    waits = []
-    client.sleep = lambda seconds: waits.append(state.clock.advance(seconds + 1))
-    client.journals(DIV)
-    assert len(waits) == 1
-    assert state.counts().get("GET financial/Journals", 0) == 3
+    with pytest.raises(DeferredError):
+        client.journals(DIV)
+    assert state.counts().get("GET financial/Journals", 0) == 2

@@ -21,6 +21,13 @@ def installation(db):
     return installation
 
 
+@pytest.fixture(autouse=True)
+def roomy_dispatcher(settings):
+    """Triggers are about what is asked for; the dispatcher's limits have their own tests (test_dispatch.py)."""
+    settings.SYNC_TASKS_PER_TENANT = 50
+    settings.SYNC_TASKS_IN_FLIGHT = 200
+
+
 @pytest.fixture
 def sync_delay():
     """`sync_invoice_task.delay`, patched at the seam: what would have been sent to the broker."""
