@@ -16,7 +16,7 @@ CONFIG_KEYS = {
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
     "filter_case_insensitive": "state", "max_post_bytes": "state",
-    "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
+    "enabled": "limits", "minutely_limit": "limits", "window_seconds": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
 }  # fmt: skip
