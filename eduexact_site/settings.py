@@ -184,10 +184,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.tasks.reconcile_installations",
         "schedule": env.int("RECONCILE_EVERY_SECONDS", default=15 * 60),
     },
-    # Retries work that failed for a retryable reason once its backoff has passed.
+    # The dispatcher: sends due work once a tenant's budget has reset or a retry's backoff has passed.
+    # Often, and cheap (one indexed query when nothing is due); a run missed is simply replaced by the next.
     "retry-due-invoices": {
         "task": "sync.tasks.retry_due_invoices",
-        "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=60),
+        "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=2),
+        "options": {"expires": env.int("RETRY_SCAN_EVERY_SECONDS", default=2)},
     },
     # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
     "prune-sync-history": {

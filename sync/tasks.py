@@ -52,14 +52,6 @@ def sync_invoice_task(record_id: int, trigger: str) -> None:
 
 
 @shared_task(**_LIMITS)
-def dispatch_invoices_task(installation_id: int | None = None) -> int:
-    """A tenant's budget has reset (or beat's safety net): send the due work that may run now."""
-    from sync.services.invoice_dispatch import invoices_dispatch
-
-    return invoices_dispatch(installation_id=installation_id)
-
-
-@shared_task(**_LIMITS)
 def process_webhook_event_task(event_id: int) -> None:
     """Act on one stored Eduframe webhook."""
     from sync.services.webhook_events import webhook_event_process
@@ -110,7 +102,7 @@ def reconcile_installations() -> int:
 
 @shared_task(**_LIMITS)
 def retry_due_invoices() -> int:
-    """Beat's safety net: send the due work (retries whose time came, tasks lost with a purged broker)."""
+    """Beat: send the due work (a budget that has reset, retries whose time came, tasks lost with the broker)."""
     from sync.services.invoice_dispatch import invoices_dispatch
 
     return invoices_dispatch()

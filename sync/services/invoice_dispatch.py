@@ -7,10 +7,12 @@ The database holds the schedule (InvoiceRecord.due_at / queued_at / priority). T
   `SYNC_TASKS_IN_FLIGHT`, taking tenants round-robin (the one dispatched longest ago first), so the
   broker's depth is bounded by worker slots and tenants, never by a backlog;
 - sends nothing for a tenant whose Exact budget (from Exact's headers, shared by every process) or
-  Eduframe Retry-After forbids it: it marks what the work waits for and schedules one wake-up task at
-  the reset Exact announced; no worker ever sleeps on a budget.
-It runs after every request (on commit), after every sync task, at each wake-up, and on beat as a safety net
-(retries that came due, a task lost with a purged broker).
+  Eduframe Retry-After forbids it: it marks what the work waits for and when it may run (TenantQueue.wake_at,
+  the reset Exact announced); no worker ever sleeps on a budget.
+It runs after every request (on commit), after every sync task (so under load a reset is taken up within
+one booking's time), and on beat every RETRY_SCAN_EVERY_SECONDS (a lone tenant's reset, retries that came
+due, a task lost with a purged broker). No wake-up is sent with an ETA: a worker holding an ETA task on
+Redis with prefetch 1 fetches nothing else until it runs, which is the sleeping worker again.
 """
 
 from __future__ import annotations
@@ -134,12 +136,10 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
 
 
 def _wait(installation_id: int, now: datetime, queue: TenantQueue, until: datetime, waiting_for: str) -> None:
-    """Show what the tenant's due work waits for, and schedule one wake-up at the moment it may run."""
+    """Show what the tenant's due work waits for and from when it may run (the next dispatch after it sends)."""
     _due(now).filter(installation_id=installation_id).exclude(waiting_for=waiting_for).update(waiting_for=waiting_for)
-    if queue.wake_at is not None and now < queue.wake_at <= until:
-        return  # a wake-up at (or before) that moment is already scheduled
-    TenantQueue.objects.filter(pk=queue.pk).update(wake_at=until)
-    transaction.on_commit(lambda: _send_wake_up(installation_id, until))
+    if queue.wake_at != until:
+        TenantQueue.objects.filter(pk=queue.pk).update(wake_at=until)
 
 
 def _learn_window(queue: TenantQueue, reset: datetime | None) -> None:
@@ -160,13 +160,6 @@ def _send(record_id: int, trigger: str) -> None:
     from sync.tasks import sync_invoice_task
 
     sync_invoice_task.delay(record_id, trigger)
-
-
-def _send_wake_up(installation_id: int, when: datetime) -> None:
-    from sync.tasks import dispatch_invoices_task
-
-    # A little past the reset, so that the first call falls in the new window.
-    dispatch_invoices_task.apply_async(args=(installation_id,), eta=when + timedelta(milliseconds=200))
 
 
 def invoice_task_started(*, record_id: int):
