@@ -227,7 +227,11 @@ def _booked(booking: Booking) -> None:
     record.exact_entry_number = entry.entry_number
     record.exact_division = booking.plan.division
     record.booked_fingerprint = booking.fingerprint
-    record.booked_payload = {"entry": jsonable(booking.payload), "pdf_fingerprint": booking.pdf_fingerprint}
+    record.booked_payload = {
+        "entry": jsonable(booking.payload),
+        "pdf_fingerprint": booking.pdf_fingerprint,
+        "attachment_id": jsonable(booking.attachment_id),
+    }
     record.booked_at = timezone.now()
     booking.attempt.exact_entry_id, booking.attempt.exact_entry_number = entry.entry_id, entry.entry_number
     booking.attempt.response = jsonable(
