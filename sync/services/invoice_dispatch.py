@@ -31,7 +31,7 @@ from sync.exact.budget import BUDGET_FIELDS, budget_deferral
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt, TenantQueue
 
 logger = logging.getLogger(__name__)
-State = InvoiceRecord.State
+State, Priority = InvoiceRecord.State, InvoiceRecord.Priority
 
 # Exact calls the cheapest booking of a record needs (see booking_calls_estimate): a record not in Exact yet
 # needs its document, attachment and entry; one already booked at least one call, or none when unchanged.
@@ -81,13 +81,16 @@ def invoices_dispatch(*, installation_id: int | None = None) -> int:
 
 
 def _tenants_in_turn(now: datetime, *, first: int | None) -> list[int]:
-    """Tenants with due work, the one dispatched longest ago first (round-robin); `first` before all."""
-    ids = set(_due(now).values_list("installation_id", flat=True).distinct())
+    """Tenants with due work in turn: `first`, then those with new or changed invoices (a webhook's invoice
+    does not queue behind other tenants' catch-up), each group round-robin (served longest ago first)."""
+    due = _due(now)
+    ids = set(due.values_list("installation_id", flat=True).distinct())
+    changed = set(due.filter(priority=Priority.CHANGED).values_list("installation_id", flat=True).distinct())
     last = dict(
         TenantQueue.objects.filter(installation_id__in=ids).values_list("installation_id", "last_dispatched_at")
     )
-    ordered = sorted(ids, key=lambda i: (i != first, last.get(i) or datetime.min.replace(tzinfo=now.tzinfo), i))
-    return ordered
+    never = datetime.min.replace(tzinfo=now.tzinfo)
+    return sorted(ids, key=lambda i: (i != first, i not in changed, last.get(i) or never, i))
 
 
 def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:

@@ -196,3 +196,16 @@ def test_a_deferral_says_what_it_waits_for_and_carries_the_reset():
     error = DeferredError("spent", not_before=reset, waiting_for=WAIT_EXACT_MINUTE)
     assert error.not_before == reset
     assert error.retry_after == 6.0
+
+
+def test_a_tenants_new_invoice_goes_before_other_tenants_catch_up_when_slots_are_few(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    limits.SYNC_TASKS_IN_FLIGHT = 1
+    catching_up = [_tenant() for _ in range(3)]
+    for tenant in catching_up:
+        _due(tenant, minutes=-5, priority=Priority.CATCH_UP)
+    new = _due(installation, priority=Priority.CHANGED)
+    TenantQueue.objects.create(installation=installation, last_dispatched_at=timezone.now())
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [new.pk]
