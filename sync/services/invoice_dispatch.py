@@ -39,6 +39,8 @@ CALLS_NEW_ENTRY = 3
 CALLS_ACCOUNT_CHECK = 1
 CALLS_NEW_ACCOUNT = 2
 CALLS_CHANGED_ENTRY = 1
+# Redis: 0 is served first, 9 last (kombu's priority steps 0, 3, 6, 9); other brokers ignore it.
+CATCH_UP_TASK_PRIORITY = 9
 
 
 def booking_calls_estimate(*, record: InvoiceRecord, known_customer: bool) -> int:
@@ -160,9 +162,14 @@ def _learn_window(queue: TenantQueue, reset: datetime | None) -> None:
 
 
 def _send(record_id: int, trigger: str) -> None:
+    """Send the task; catch-up work at a lower broker priority, so that a webhook's invoice (and the webhook's
+    own task) never waits behind the tasks of other tenants' catch-up (Redis serves priorities in order)."""
     from sync.tasks import sync_invoice_task
 
-    sync_invoice_task.delay(record_id, trigger)
+    if trigger == SyncAttempt.Trigger.RECONCILE:
+        sync_invoice_task.apply_async(args=(record_id, trigger), priority=CATCH_UP_TASK_PRIORITY)
+    else:
+        sync_invoice_task.delay(record_id, trigger)
 
 
 def invoice_task_started(*, record_id: int):

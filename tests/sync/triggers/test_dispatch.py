@@ -209,3 +209,19 @@ def test_a_tenants_new_invoice_goes_before_other_tenants_catch_up_when_slots_are
     TenantQueue.objects.create(installation=installation, last_dispatched_at=timezone.now())
     _dispatch(django_capture_on_commit_callbacks)
     assert sent_record_ids(sync_delay) == [new.pk]
+
+
+def test_catch_up_tasks_go_to_the_broker_behind_webhooks_tasks(installation, limits, django_capture_on_commit_callbacks):
+    from sync import tasks
+    from sync.services.invoice_dispatch import CATCH_UP_TASK_PRIORITY
+
+    limits.SYNC_TASKS_PER_TENANT = 5
+    catch_up = _due(installation, due_trigger="reconcile", priority=Priority.CATCH_UP)
+    changed = _due(installation, due_trigger="webhook")
+    with (
+        patch.object(tasks.sync_invoice_task, "apply_async", autospec=True) as apply_async,
+        patch.object(tasks.sync_invoice_task, "delay", autospec=True) as delay,
+    ):
+        _dispatch(django_capture_on_commit_callbacks)
+    delay.assert_called_once_with(changed.pk, "webhook")
+    apply_async.assert_called_once_with(args=(catch_up.pk, "reconcile"), priority=CATCH_UP_TASK_PRIORITY)
