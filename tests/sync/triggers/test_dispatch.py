@@ -212,7 +212,9 @@ def test_a_tenants_new_invoice_goes_before_other_tenants_catch_up_when_slots_are
     assert sent_record_ids(sync_delay) == [new.pk]
 
 
-def test_catch_up_tasks_go_to_the_broker_behind_webhooks_tasks(installation, limits, django_capture_on_commit_callbacks):
+def test_catch_up_tasks_go_to_the_broker_behind_webhooks_tasks(
+    installation, limits, django_capture_on_commit_callbacks
+):
     from sync import tasks
     from sync.services.invoice_dispatch import CATCH_UP_TASK_PRIORITY
 
