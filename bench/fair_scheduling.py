@@ -212,6 +212,12 @@ def budget_use(exact, divisions: set[int]) -> dict[int, float]:
     return use
 
 
+def broker_depth(broker) -> int:
+    """Messages waiting in Redis: the queue and its priority sub-queues (kombu keeps one list per step)."""
+    keys = [CELERY_QUEUE] + [f"{CELERY_QUEUE}\x06\x16{step}" for step in (3, 6, 9)]
+    return sum(broker.llen(key) for key in keys)
+
+
 def webhook(client: Client, installation: Installation, invoice_id: int) -> None:
     body = {"educator": installation.educator_slug, "event": "invoice.created"}
     body |= {"entity_type": "Invoice", "entity_id": invoice_id}
@@ -227,7 +233,7 @@ def main() -> int:
     fresh = make_tenant(ARGS.tenants, exact_server, exact, eduframe)
     backlog = add_invoices(eduframe, ARGS.tenants * ARGS.invoices)
     broker = redis.Redis.from_url(ARGS.broker_url)
-    broker.delete(CELERY_QUEUE)
+    broker.delete(CELERY_QUEUE, *[f"{CELERY_QUEUE}\x06\x16{step}" for step in (3, 6, 9)])
     workers = start_workers(exact_server.url, eduframe_server.url)
     atexit.register(_stop, workers)
     time.sleep(5)  # started: their start-up CPU is not the bookings'
@@ -243,7 +249,7 @@ def main() -> int:
     total = ARGS.tenants * ARGS.invoices
     while time.monotonic() - started < ARGS.timeout:
         invoices_dispatch()
-        depth.append(broker.llen(CELERY_QUEUE))
+        depth.append(broker_depth(broker))
         if time.monotonic() >= next_webhook:
             with eduframe.webhooks_suppressed():
                 item = {"name": "Nieuw", "units": 1, "unit_price": "50.00", "invoice_vat_id": vat["id"]}
