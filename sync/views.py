@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from plugin.models import Installation
+from sync.services.invoice_dispatch import webhook_event_request
 from sync.services.webhook_events import webhook_event_record
 
 
@@ -40,7 +41,5 @@ def eduframe_webhook(request: HttpRequest, installation_id: int, secret: str) ->
         if event.error:
             # Another tenant's event: kept for inspection; 200 so Eduframe does not redeliver it forever.
             return JsonResponse({"status": "ignored", "error": event.error, "event_id": event.pk})
-        from sync.tasks import process_webhook_event_task
-
-        transaction.on_commit(lambda: process_webhook_event_task.delay(event.pk))
+        webhook_event_request(event_id=event.pk)
     return JsonResponse({"status": "accepted", "event_id": event.pk}, status=202)

@@ -195,6 +195,13 @@ def invoice_task_finished(*, record_id: int, due_at_seen) -> None:
     InvoiceRecord.objects.filter(pk=record_id).update(queued_at=None)
 
 
+def webhook_event_request(*, event_id: int) -> None:
+    """Have a stored webhook processed (after the commit); it marks its invoice due through invoice_queue."""
+    from sync.tasks import process_webhook_event_task
+
+    transaction.on_commit(lambda: process_webhook_event_task.delay(event_id))
+
+
 def reconcile_request(*, installation_id: int, since: str | None = None) -> None:
     """Ask for one installation's reconciliation (after the commit)."""
     from sync.tasks import reconcile_installation_task
