@@ -6,6 +6,10 @@ SyncAttempt (what was sent, what Exact answered, the decisions, the number of Ex
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+
 from django.utils import timezone
 
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
@@ -107,6 +111,7 @@ def _run(booking: Booking) -> None:
         message = "Eduframe's invoice did not change since it was booked: no further call."
         return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
     _snapshot(record, invoice)
+    booking.invoice_digest = invoice_digest(invoice)
     settings = settings_get(installation=record.installation)
     skip = _skip_reason(record, invoice, settings)
     if skip:
@@ -123,6 +128,8 @@ def _run(booking: Booking) -> None:
     booking.fingerprint = fingerprint(plan)
     if record.exact_entry_id and record.booked_fingerprint == booking.fingerprint:
         message = "Nothing changed for the books since the last booking: no call to Exact."
+        # This version of the invoice is in the books: a repeated webhook for it costs one Eduframe call.
+        record.booked_payload = {**(record.booked_payload or {}), "invoice_digest": booking.invoice_digest}
         return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
     booking.gl_ids, problems = gl_ids_resolve(lookups, plan)
     if problems:
@@ -143,9 +150,16 @@ def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
     answered from the invoice's timestamp.
     """
     eduframe_signal = trigger in (SyncAttempt.Trigger.WEBHOOK, SyncAttempt.Trigger.RECONCILE)
-    same = invoice.updated_at is not None and invoice.updated_at == record.eduframe_updated_at
+    # The invoice as Eduframe sent it, field by field: a timestamp alone may not move within its resolution.
+    same = (record.booked_payload or {}).get("invoice_digest") == invoice_digest(invoice)
     booked = record.state == State.BOOKED and bool(record.exact_entry_id) and record.booked_at is not None
     return eduframe_signal and same and booked and not _settings_changed_since(record.installation, record.booked_at)
+
+
+def invoice_digest(invoice) -> str:
+    """A hash of every field of the Eduframe invoice (items included) as the booking read it."""
+    text = json.dumps(jsonable(dataclasses.asdict(invoice)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _settings_changed_since(installation, moment) -> bool:
@@ -231,6 +245,7 @@ def _booked(booking: Booking) -> None:
         "entry": jsonable(booking.payload),
         "pdf_fingerprint": booking.pdf_fingerprint,
         "attachment_id": jsonable(booking.attachment_id),
+        "invoice_digest": booking.invoice_digest,
     }
     record.booked_at = timezone.now()
     booking.attempt.exact_entry_id, booking.attempt.exact_entry_number = entry.entry_id, entry.entry_number

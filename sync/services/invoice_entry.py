@@ -59,6 +59,7 @@ class Booking:
     outcome: str = Outcome.CREATED
     message: str = ""
     attachment_id: str | None = None
+    invoice_digest: str = ""
 
 
 def _log_request(booking: Booking, key: str, payload) -> None:

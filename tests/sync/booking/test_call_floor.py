@@ -80,3 +80,23 @@ def test_a_new_booking_costs_at_most_three_eduframe_calls(world):
     before = len(world.eduframe.request_log)
     world.sync(invoice)
     assert len(world.eduframe.request_log) - before <= 3
+
+
+def test_a_repeated_webhook_after_a_change_that_left_the_books_alone_costs_one_eduframe_call(world):
+    invoice, _ = _booked(world)
+    world.eduframe.pay_invoice(invoice["id"])  # paid: nothing changes for the books
+    assert world.sync(invoice, trigger=SyncAttempt.Trigger.WEBHOOK).outcome == SyncAttempt.Outcome.UNCHANGED
+    eduframe_before = len(world.eduframe.request_log)
+    world.sync(invoice, trigger=SyncAttempt.Trigger.WEBHOOK)
+    assert len(world.eduframe.request_log) - eduframe_before == 1
+
+
+def test_an_edit_within_the_same_timestamp_is_not_taken_for_a_repeated_webhook(world):
+    invoice, _ = _booked(world)
+    row = world.eduframe.tables["invoices"][invoice["id"]]
+    stamp = row["updated_at"]
+    world.eduframe.edit_invoice(invoice["id"], feature="PO-77")
+    row["updated_at"] = stamp  # Eduframe's timestamp did not move (same second)
+    world.sync(invoice, trigger=SyncAttempt.Trigger.WEBHOOK)
+    (entry,) = [e for e in world.entries() if e["YourRef"] == invoice["number"]]
+    assert entry["Description"].endswith(" - PO-77")
