@@ -189,7 +189,7 @@ CELERY_BEAT_SCHEDULE = {
     "retry-due-invoices": {
         "task": "sync.tasks.retry_due_invoices",
         "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=2),
-        "options": {"expires": env.int("RETRY_SCAN_EVERY_SECONDS", default=2)},
+        "options": {"expire_seconds": env.int("RETRY_SCAN_EVERY_SECONDS", default=2)},
     },
     # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
     "prune-sync-history": {
