@@ -51,11 +51,14 @@ def booking_calls_estimate(*, record: InvoiceRecord, known_customer: bool) -> in
 
 
 def _queued_stale_before(now: datetime) -> datetime:
-    """A task queued longer ago than this was lost (broker purged or restarted): its invoice is sent again.
+    """A task queued longer ago than this was lost (broker purged, worker killed): its invoice is sent again.
 
-    Past the time limit a running task is dead; with a bounded broker no task waits in it that long.
+    Past the invoice's claim (which outlasts the task time limit) a task is dead: the new one can claim the
+    invoice instead of finding it held; with a bounded broker no task waits in it that long.
     """
-    return now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    # Kept longer than the claim of invoice_claim.py (at least 10 minutes, and the time limit plus a minute).
+    claim = max(timedelta(minutes=10), timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
+    return now - claim - timedelta(seconds=60)
 
 
 def _free(now: datetime) -> Q:
@@ -190,7 +193,8 @@ def invoice_task_finished(*, record_id: int, due_at_seen) -> None:
     unchanged = InvoiceRecord.objects.filter(pk=record_id, due_at=due_at_seen) if due_at_seen else None
     if unchanged is not None and unchanged.update(queued_at=None, due_at=retry_at) == 1:
         return
-    if due_at_seen is None and retry_at is not None:
+    if retry_at is not None:
+        # A retry time the booking set must not be lost when the schedule moved meanwhile.
         InvoiceRecord.objects.filter(pk=record_id, due_at__isnull=True).update(due_at=retry_at)
     InvoiceRecord.objects.filter(pk=record_id).update(queued_at=None)
 

@@ -151,12 +151,13 @@ def test_an_invoice_waiting_for_a_reconnect_is_not_due(
     assert _dispatch(django_capture_on_commit_callbacks) == 0
 
 
-def test_a_task_lost_with_a_purged_broker_is_sent_again_after_the_time_limit(
+def test_a_task_lost_with_a_purged_broker_is_sent_again_once_its_claim_has_expired(
     installation, limits, sync_delay, django_capture_on_commit_callbacks
 ):
-    lost = _due(installation, queued_at=timezone.now() - timedelta(seconds=limits.CELERY_TASK_TIME_LIMIT + 120))
+    claim = max(timedelta(minutes=10), timedelta(seconds=limits.CELERY_TASK_TIME_LIMIT + 60))
+    lost = _due(installation, queued_at=timezone.now() - claim - timedelta(minutes=2))
     other = _tenant()
-    _due(other, queued_at=timezone.now() - timedelta(seconds=30))  # plausibly still running
+    _due(other, queued_at=timezone.now() - timedelta(minutes=9))  # its claim may still hold
     _dispatch(django_capture_on_commit_callbacks)
     assert sent_record_ids(sync_delay) == [lost.pk]
 
@@ -228,3 +229,14 @@ def test_catch_up_tasks_go_to_the_broker_behind_webhooks_tasks(
         _dispatch(django_capture_on_commit_callbacks)
     delay.assert_called_once_with(changed.pk, "webhook")
     apply_async.assert_called_once_with(args=(catch_up.pk, "reconcile"), priority=CATCH_UP_TASK_PRIORITY)
+
+
+def test_a_retry_time_set_by_the_booking_survives_a_schedule_that_moved_meanwhile(installation, limits):
+    record = _due(installation, queued_at=timezone.now())
+    seen = invoice_task_started(record_id=record.pk)
+    reset = timezone.now() + timedelta(seconds=6)
+    # A duplicate task, which found the invoice held, ended first and cleared the schedule.
+    InvoiceRecord.objects.filter(pk=record.pk).update(due_at=None, next_retry_at=reset, waiting_for=WAIT_EXACT_MINUTE)
+    invoice_task_finished(record_id=record.pk, due_at_seen=seen)
+    record.refresh_from_db()
+    assert record.due_at == reset
