@@ -44,10 +44,14 @@ def sync_invoice_task(record_id: int, trigger: str) -> None:
     from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
 
     due_at_seen = invoice_task_started(record_id=record_id)
+    attempt = None
     try:
-        invoice_sync(record_id=record_id, trigger=trigger)
+        attempt = invoice_sync(record_id=record_id, trigger=trigger)
     finally:
-        invoice_task_finished(record_id=record_id, due_at_seen=due_at_seen)
+        # Not run because another attempt holds the invoice (maybe a worker killed mid-booking): the schedule
+        # stays as it is, and the dispatcher sends the invoice again once that claim can have expired.
+        if attempt is None or attempt.pk is not None:
+            invoice_task_finished(record_id=record_id, due_at_seen=due_at_seen)
         invoices_dispatch()
 
 

@@ -39,6 +39,8 @@ CALLS_NEW_ENTRY = 3
 CALLS_ACCOUNT_CHECK = 1
 CALLS_NEW_ACCOUNT = 2
 CALLS_CHANGED_ENTRY = 1
+# A sent task starts well within this with a bounded broker; after it, an unclaimed invoice's task is lost.
+QUEUED_GRACE = timedelta(minutes=2)
 # Redis: 0 is served first, 9 last (kombu's priority steps 0, 3, 6, 9); other brokers ignore it.
 CATCH_UP_TASK_PRIORITY = 9
 
@@ -50,23 +52,20 @@ def booking_calls_estimate(*, record: InvoiceRecord, known_customer: bool) -> in
     return CALLS_NEW_ENTRY + (CALLS_ACCOUNT_CHECK if known_customer else CALLS_NEW_ACCOUNT)
 
 
-def _queued_stale_before(now: datetime) -> datetime:
-    """A task queued longer ago than this was lost (broker purged, worker killed): its invoice is sent again.
-
-    Past the invoice's claim (which outlasts the task time limit) a task is dead: the new one can claim the
-    invoice instead of finding it held; with a bounded broker no task waits in it that long.
-    """
-    # Kept longer than the claim of invoice_claim.py (at least 10 minutes, and the time limit plus a minute).
-    claim = max(timedelta(minutes=10), timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60))
-    return now - claim - timedelta(seconds=60)
-
-
 def _free(now: datetime) -> Q:
-    return Q(queued_at__isnull=True) | Q(queued_at__lt=_queued_stale_before(now))
+    """Records with no live task: none sent, or one sent a while ago whose invoice nobody holds.
+
+    A task lost with a purged broker, or redelivered after its worker was killed mid-booking (it then finds
+    the dead worker's claim and does not run), leaves `queued_at` set: once QUEUED_GRACE has passed and no
+    claim holds the invoice (invoice_claim.py decides how long a dead worker's claim lasts), the invoice is
+    sent again. A running task holds its claim, so it is never doubled.
+    """
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return Q(queued_at__isnull=True) | (Q(queued_at__lt=now - QUEUED_GRACE) & unclaimed)
 
 
 def _in_flight(now: datetime) -> Q:
-    return Q(queued_at__gte=_queued_stale_before(now))
+    return Q(queued_at__isnull=False) & ~_free(now)
 
 
 def _due(now: datetime):

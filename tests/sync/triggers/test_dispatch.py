@@ -151,15 +151,16 @@ def test_an_invoice_waiting_for_a_reconnect_is_not_due(
     assert _dispatch(django_capture_on_commit_callbacks) == 0
 
 
-def test_a_task_lost_with_a_purged_broker_is_sent_again_once_its_claim_has_expired(
+def test_a_lost_task_is_sent_again_once_nobody_holds_its_invoice(
     installation, limits, sync_delay, django_capture_on_commit_callbacks
 ):
-    claim = max(timedelta(minutes=10), timedelta(seconds=limits.CELERY_TASK_TIME_LIMIT + 60))
-    lost = _due(installation, queued_at=timezone.now() - claim - timedelta(minutes=2))
-    other = _tenant()
-    _due(other, queued_at=timezone.now() - timedelta(minutes=9))  # its claim may still hold
+    now = timezone.now()
+    lost = _due(installation, queued_at=now - timedelta(minutes=3))  # purged broker: never claimed
+    killed = _due(_tenant(), queued_at=now - timedelta(minutes=3), claimed_until=now - timedelta(seconds=1))
+    _due(_tenant(), queued_at=now - timedelta(seconds=30))  # plausibly still in the broker
+    _due(_tenant(), queued_at=now - timedelta(minutes=9), claimed_until=now + timedelta(minutes=1))  # running
     _dispatch(django_capture_on_commit_callbacks)
-    assert sent_record_ids(sync_delay) == [lost.pk]
+    assert sorted(sent_record_ids(sync_delay)) == sorted([lost.pk, killed.pk])
 
 
 def test_a_deferred_booking_is_due_again_at_the_reset_and_frees_its_slot(installation, limits):

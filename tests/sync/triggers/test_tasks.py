@@ -108,3 +108,15 @@ def test_the_beat_retry_scan_enqueues_due_invoices(installation, sync_delay, dja
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.retry_due_invoices() == 1
     assert sync_delay.call_count == 1
+
+
+def test_a_task_that_finds_the_invoice_held_leaves_it_queued_for_the_dispatcher_to_send_again(installation):
+    # A worker killed mid-booking leaves its claim; the redelivered task finds it held and does not run.
+    now = timezone.now()
+    record = InvoiceRecordFactory(
+        installation=installation, state=State.PENDING, due_at=now, queued_at=now,
+        claimed_until=now + timedelta(minutes=10), claim_token="dead-worker",
+    )  # fmt: skip
+    tasks.sync_invoice_task(record.pk, "webhook")
+    record.refresh_from_db()
+    assert (record.due_at, record.queued_at) == (now, now)  # sent again once the claim has expired
