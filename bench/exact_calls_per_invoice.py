@@ -30,7 +30,7 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench._connect import connected_installation  # noqa: E402
-from plugin.models import Installation, VatMapping  # noqa: E402
+from plugin.models import GlobalSettings, Installation, VatMapping  # noqa: E402
 from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
 from sandbox.exact.app import create_app as create_exact  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
@@ -57,14 +57,18 @@ def exact_calls(exact) -> int:
     return sum(1 for request in exact.request_log if "/api/v1/" in request["path"])
 
 
-def book(installation, exact, invoice_id: int) -> tuple[int, str]:
-    """Sync one invoice; return the Exact REST calls the sandbox saw and the attempt's outcome."""
+EDUFRAME = None  # the Eduframe simulator's state, set in main()
+
+
+def book(installation, exact, invoice_id: int, trigger: str = "command") -> tuple[int, int, str, str]:
+    """Sync one invoice; return the Exact and Eduframe calls the simulators saw, the Exact endpoints, the outcome."""
     record, _ = InvoiceRecord.objects.get_or_create(installation=installation, eduframe_invoice_id=invoice_id)
-    before = exact_calls(exact)
-    attempt = invoice_sync(record_id=record.pk, trigger="command")
-    seen = exact_calls(exact) - before
-    assert seen == attempt.exact_calls, (seen, attempt.exact_calls)
-    return seen, attempt.get_outcome_display()
+    before, eduframe_before = len(exact.request_log), len(EDUFRAME.request_log)
+    attempt = invoice_sync(record_id=record.pk, trigger=trigger)
+    log = [r for r in exact.request_log[before:] if "/api/v1/" in r["path"]]
+    assert len(log) == attempt.exact_calls, (len(log), attempt.exact_calls)
+    endpoints = ", ".join(f"{r['method']} {r.get('endpoint') or r['path'].split('?')[0]}" for r in log)
+    return len(log), len(EDUFRAME.request_log) - eduframe_before, attempt.get_outcome_display(), endpoints
 
 
 def main() -> None:
@@ -72,6 +76,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     exact_server, exact = start(create_exact)
     eduframe_server, eduframe = start(create_eduframe)
+    global EDUFRAME
+    EDUFRAME = eduframe
     settings.EXACT_BASE_URL, settings.EDUFRAME_BASE_URL = exact_server.url, eduframe_server.url
     installation = connect(exact_server, exact)
     vat = eduframe.add_vat("21% BTW", "21")
@@ -92,14 +98,21 @@ def main() -> None:
     cases.append(("new invoice, known customer", *book(installation, exact, known_customer["id"])))
     eduframe.pay_invoice(known_customer["id"])
     cases.append(("update with nothing changed (paid)", *book(installation, exact, known_customer["id"])))
+    cases.append(("repeated webhook, invoice unchanged", *book(installation, exact, known_customer["id"], "webhook")))
+    eduframe.edit_invoice(known_customer["id"], feature="PO-2026-114")
+    cases.append(("header change (customer reference; PDF shows it)", *book(installation, exact, known_customer["id"])))
     item_id = eduframe.get_invoice(new_customer["id"])["invoice_items"][0]["id"]
     eduframe.edit_invoice(new_customer["id"], items=[{**item, "id": item_id, "unit_price": "650.00"}])
-    cases.append(("changed update (price of a line)", *book(installation, exact, new_customer["id"])))
+    cases.append(("line change (price; the PDF shows it)", *book(installation, exact, new_customer["id"])))
+    GlobalSettings.objects.filter(installation=installation).update(ledger_code="8010")
+    cases.append(
+        ("ledger changed in the settings (1 line)", *book(installation, exact, new_customer["id"], "settings"))
+    )
 
     width = max(len(name) for name, *_ in cases)
-    print(f"{'case'.ljust(width)}  Exact calls  outcome")
-    for name, calls, outcome in cases:
-        print(f"{name.ljust(width)}  {calls:>11}  {outcome}")
+    print(f"{'case'.ljust(width)}  Exact  Eduframe  outcome     Exact endpoints")
+    for name, calls, eduframe_calls, outcome, endpoints in cases:
+        print(f"{name.ljust(width)}  {calls:>5}  {eduframe_calls:>8}  {outcome.ljust(10)}  {endpoints}")
     exact_server.stop()
     eduframe_server.stop()
 

@@ -203,6 +203,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# The dispatcher (sync/services/invoice_dispatch.py): tasks at once per tenant and in all; the broker never
+# holds more sync tasks than SYNC_TASKS_IN_FLIGHT (set it to about twice the worker slots of all machines).
+SYNC_TASKS_PER_TENANT = env.int("SYNC_TASKS_PER_TENANT", default=1)
+SYNC_TASKS_IN_FLIGHT = env.int("SYNC_TASKS_IN_FLIGHT", default=16)
+# Reconciliation lists open invoices on every run, paid and expired ones in a full scan this often.
+RECONCILE_FULL_SCAN_HOURS = env.int("RECONCILE_FULL_SCAN_HOURS", default=24)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Catches invoices whose webhook never arrived.
@@ -210,10 +216,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.tasks.reconcile_installations",
         "schedule": env.int("RECONCILE_EVERY_SECONDS", default=15 * 60),
     },
-    # Retries work that failed for a retryable reason once its backoff has passed.
+    # The dispatcher: sends due work once a tenant's budget has reset or a retry's backoff has passed.
+    # Often, and cheap (one indexed query when nothing is due); a run missed is simply replaced by the next.
     "retry-due-invoices": {
         "task": "sync.tasks.retry_due_invoices",
-        "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=60),
+        "schedule": env.int("RETRY_SCAN_EVERY_SECONDS", default=2),
+        "options": {"expire_seconds": env.int("RETRY_SCAN_EVERY_SECONDS", default=2)},
     },
     # Webhooks deferred by the receiver's rate limit (or whose task was lost) are processed.
     "queue-deferred-webhooks": {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Count, Q
 
 from plugin.models import AuditEntry, CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
@@ -54,12 +53,12 @@ class InstallationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resync all invoices of the selected installations")
     def resync_all(self, request, queryset) -> None:
+        from sync.services.invoice_dispatch import reconcile_request
         from sync.services.reconcile import installations_ready
-        from sync.tasks import reconcile_installation_task
 
         ready = list(installations_ready().filter(pk__in=queryset.values("pk")).values_list("pk", flat=True))
         for installation_id in ready:
-            transaction.on_commit(lambda pk=installation_id: reconcile_installation_task.delay(pk))
+            reconcile_request(installation_id=installation_id)
         self.message_user(request, f"Reconciliation started for {len(ready)} installation(s).", messages.SUCCESS)
         if skipped := queryset.count() - len(ready):
             self.message_user(

@@ -74,6 +74,7 @@ class ExactConnection(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    minutely_limit = models.IntegerField(null=True, blank=True)
     minutely_remaining = models.IntegerField(null=True, blank=True)
     minutely_reset_at = models.DateTimeField(null=True, blank=True)
     daily_limit = models.IntegerField(null=True, blank=True)

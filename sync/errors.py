@@ -6,6 +6,8 @@ changes; AuthError pauses the installation until the administrator reconnects.
 
 from __future__ import annotations
 
+import math
+
 
 class SyncError(Exception):
     """Base of every sync error; `.message` is plain words for the sync log."""
@@ -21,6 +23,27 @@ class RetryableError(SyncError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DeferredError(RetryableError):
+    """The work may not run now (a rate-limit budget is spent): it runs again at `not_before`, no call wasted.
+
+    `waiting_for` names what it waits for (WAIT_* below); the worker takes other work meanwhile, it never sleeps.
+    """
+
+    def __init__(self, message: str, *, not_before, waiting_for: str):
+        from django.utils import timezone
+
+        # Whole seconds, rounded up: retrying a moment early only earns the same refusal.
+        super().__init__(message, retry_after=float(max(0, math.ceil((not_before - timezone.now()).total_seconds()))))
+        self.not_before = not_before
+        self.waiting_for = waiting_for
+
+
+# What deferred work waits for (InvoiceRecord.waiting_for holds these).
+WAIT_EXACT_MINUTE = "exact_minute"
+WAIT_EXACT_DAY = "exact_day"
+WAIT_EDUFRAME = "eduframe"
 
 
 class AmbiguousError(RetryableError):

@@ -46,8 +46,26 @@ class InvoiceRecord(models.Model):
     booked_payload = models.JSONField(null=True, blank=True)
     booked_at = models.DateTimeField(null=True, blank=True)
 
+    class Priority(models.IntegerChoices):
+        CHANGED = 0, "New or changed"
+        CATCH_UP = 1, "Catch-up"
+
+    class WaitingFor(models.TextChoices):
+        NOTHING = "", "Nothing"
+        EXACT_MINUTE = "exact_minute", "Exact's per-minute limit"
+        EXACT_DAY = "exact_day", "Exact's daily limit"
+        EDUFRAME = "eduframe", "Eduframe asked us to slow down"
+
     retry_count = models.IntegerField(default=0)
     next_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The schedule (sync/services/invoice_dispatch.py): the database, not the broker, holds pending work.
+    # due_at: a sync is wanted from this moment on (None: nothing to do); queued_at: its one task is in the
+    # broker or running (None: no task); priority: new and changed invoices before catch-up work.
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.CHANGED)
+    due_trigger = models.CharField(max_length=12, blank=True, help_text="What asked for the pending sync.")
+    waiting_for = models.CharField(max_length=16, choices=WaitingFor.choices, blank=True, default="")
     # The per-invoice lock: claimed with a conditional UPDATE, released when the attempt ends.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
@@ -61,12 +79,33 @@ class InvoiceRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["installation", "eduframe_invoice_id"], name="one_record_per_invoice")
         ]
-        # The claims held right now: the claim recovery reads them every 30 seconds.
-        indexes = [models.Index(fields=["claimed_until"], name="held_claims", condition=~models.Q(claim_token=""))]
+        indexes = [
+            # The claims held right now: the claim recovery reads them every 30 seconds.
+            models.Index(fields=["claimed_until"], name="held_claims", condition=~models.Q(claim_token="")),
+            # The dispatcher's "what is due for this tenant".
+            models.Index(fields=["installation", "due_at"], name="invoice_due_per_tenant"),
+        ]
         ordering = ["-eduframe_invoice_id"]
 
     def __str__(self) -> str:
         return f"Invoice {self.number or self.eduframe_invoice_id} ({self.get_state_display()})"
+
+
+class TenantQueue(models.Model):
+    """One tenant's place in the round-robin of the dispatcher, and its one wake-up at a budget's reset."""
+
+    installation = models.OneToOneField(Installation, on_delete=models.CASCADE, related_name="queue")
+    last_dispatched_at = models.DateTimeField(null=True, blank=True)
+    # A dispatch task is scheduled (eta) for this moment: the reset of the budget the tenant waits for.
+    wake_at = models.DateTimeField(null=True, blank=True)
+    # Seconds between two successive minutely resets seen in Exact's headers (for the ETA on the log page).
+    window_seconds = models.FloatField(null=True, blank=True)
+    last_minutely_reset_at = models.DateTimeField(null=True, blank=True)
+    # Reconciliation lists only invoices that can still change (open) between two full scans.
+    last_full_scan_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Queue of {self.installation}"
 
 
 class SyncAttempt(models.Model):

@@ -24,9 +24,9 @@ def _retry_attention(installation_id: int) -> None:
 
 
 def _reconcile_from(installation_id: int, since) -> None:
-    from sync.tasks import reconcile_installation_task
+    from sync.services.invoice_dispatch import reconcile_request
 
-    reconcile_installation_task.delay(installation_id, since.isoformat() if since else None)
+    reconcile_request(installation_id=installation_id, since=since.isoformat() if since else None)
 
 
 @receiver(post_save, sender=GlobalSettings, dispatch_uid="sync.settings_saved")

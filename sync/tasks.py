@@ -1,7 +1,8 @@
 """Thin Celery tasks: ids in, one service call; the services own idempotency and the records.
 
-Only RetryableError (timeouts, 5xx, 429) is retried here, with backoff and a cap. Functional and auth
-errors are recorded by the services and parked; anything else is a bug and fails loudly, once.
+The sync task never retries itself: the booking records every error on the invoice (a temporary one with
+its retry time, a spent budget with its reset) and the dispatcher (sync/services/invoice_dispatch.py), the
+one way into the broker, sends it again when it is due. Anything else is a bug and fails loudly, once.
 """
 
 from __future__ import annotations
@@ -22,12 +23,6 @@ _LIMITS = {
     "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
     "time_limit": settings.CELERY_TASK_TIME_LIMIT,
 }
-_RETRY_TRANSIENT = {
-    "autoretry_for": (RetryableError,),
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 def _sync_invoice_task_failure(self, exc, task_id, args, kwargs, einfo) -> None:
@@ -42,12 +37,22 @@ def _sync_invoice_task_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         invoice_record_task_failure(record_id=record_id, message=message, retryable=retryable)
 
 
-@shared_task(**_LIMITS, **_RETRY_TRANSIENT, on_failure=_sync_invoice_task_failure)
+@shared_task(**_LIMITS, on_failure=_sync_invoice_task_failure)
 def sync_invoice_task(record_id: int, trigger: str) -> None:
-    """Book, update or remove one invoice in Exact."""
+    """Book, update or remove one invoice in Exact; then free its slot and let the next due work in."""
     from sync.services.invoice_book import invoice_sync
+    from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
 
-    invoice_sync(record_id=record_id, trigger=trigger)
+    due_at_seen = invoice_task_started(record_id=record_id)
+    attempt = None
+    try:
+        attempt = invoice_sync(record_id=record_id, trigger=trigger)
+    finally:
+        # Not run because another attempt holds the invoice (maybe a worker killed mid-booking): the schedule
+        # stays as it is, and the dispatcher sends the invoice again once that claim can have expired.
+        if attempt is None or attempt.pk is not None:
+            invoice_task_finished(record_id=record_id, due_at_seen=due_at_seen)
+        invoices_dispatch()
 
 
 @shared_task(**_LIMITS)
@@ -90,20 +95,21 @@ def _reconcile(installation_id: int, since: str | None) -> None:
 @shared_task(**_LIMITS)
 def reconcile_installations() -> int:
     """Beat: start a reconciliation of every installation that is ready to sync."""
+    from sync.services.invoice_dispatch import reconcile_request
     from sync.services.reconcile import installations_ready
 
     ids = list(installations_ready().values_list("pk", flat=True))
     for installation_id in ids:
-        reconcile_installation_task.delay(installation_id)
+        reconcile_request(installation_id=installation_id)
     return len(ids)
 
 
 @shared_task(**_LIMITS)
 def retry_due_invoices() -> int:
-    """Beat: enqueue the invoices whose retry time has come."""
-    from sync.services.invoice_queue import invoices_enqueue_due_retries
+    """Beat: send the due work (a budget that has reset, retries whose time came, tasks lost with the broker)."""
+    from sync.services.invoice_dispatch import invoices_dispatch
 
-    return invoices_enqueue_due_retries()
+    return invoices_dispatch()
 
 
 @shared_task(**_LIMITS)

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 
 from plugin.models import Installation
 from sync.models import WebhookEvent
+from sync.services.invoice_dispatch import webhook_event_request
 from sync.services.webhook_events import webhook_event_record, webhook_event_record_refused
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,5 @@ def eduframe_webhook(request: HttpRequest, installation_id: int, secret: str) ->
         if event.queued_at is None:
             # Over the rate: stored, and processed by the sweep within a minute or so.
             return JsonResponse({"status": "deferred", "event_id": event.pk}, status=202)
-        from sync.tasks import process_webhook_event_task
-
-        transaction.on_commit(lambda: process_webhook_event_task.delay(event.pk))
+        webhook_event_request(event_id=event.pk)
     return JsonResponse({"status": "accepted", "event_id": event.pk}, status=202)

@@ -15,7 +15,7 @@ from plugin.decorators import installation_required
 from plugin.selectors import connection_get, exact_entry_url
 from sync.errors import SyncError
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.selectors import invoice_counts, invoice_get, invoice_list
+from sync.selectors import booking_schedule, invoice_counts, invoice_get, invoice_list
 from sync.services.account_decision import account_candidate_for
 from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_enqueue, invoices_retry_attention
@@ -39,9 +39,14 @@ def log_list(request):
     page = Paginator(invoice_list(installation=installation, state=state or None, search=search), PER_PAGE)
     connection = connection_get(installation=installation)
     records = page.get_page(request.GET.get("page"))
+    schedule = booking_schedule(installation=installation)
     context = {
         "page": records,
-        "rows": [(record, exact_entry_url(connection=connection, record=record)) for record in records],
+        "rows": [
+            (record, exact_entry_url(connection=connection, record=record), schedule.wait_for(record))
+            for record in records
+        ],
+        "schedule": schedule,
         "state": state,
         "search": search,
         "states": InvoiceRecord.State.choices,

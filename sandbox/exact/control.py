@@ -19,7 +19,7 @@ CONFIG_KEYS = {
     "mandatory_filter_endpoints": "state",
     "top_bare_array": "state", "premium": "state", "duplicate_webhook_topic": "state",
     "webhook_attempts": "state", "webhook_retry_seconds": "state", "default_country": "state", "contract_daily_limit": "fair_use",
-    "enabled": "limits", "minutely_limit": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
+    "enabled": "limits", "minutely_limit": "limits", "window_seconds": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",
     "error_limit": "limits", "error_block_seconds": "limits", "error_block_status": "limits",
     "too_early_status": "tokens", "refresh_token_days": "tokens", "daily_cap": "tokens",
     "concurrent_refresh_refusal": "tokens",

@@ -23,7 +23,15 @@ from django.utils import timezone
 from plugin.models import Installation
 from sync.eduframe import entities as e
 from sync.eduframe.tokens import bearer_for, mark_auth_error, renewable
-from sync.errors import AmbiguousError, AuthError, FunctionalError, NotFoundError, RetryableError
+from sync.errors import (
+    WAIT_EDUFRAME,
+    AmbiguousError,
+    AuthError,
+    DeferredError,
+    FunctionalError,
+    NotFoundError,
+    RetryableError,
+)
 from sync.http_common import make_http_client as make_shared_client
 
 PER_PAGE = 100
@@ -48,9 +56,10 @@ SCOPE_PROBES = (
     ("settings:modify", "/webhooks"),
 )
 _UNSET = object()
-# How long a background task waits in place for Eduframe's Retry-After to pass before it calls again;
-# a longer wait becomes a RetryableError (the task is retried later instead of holding a worker).
-BACKGROUND_THROTTLE_WAIT = 15.0
+# A background task never waits in place for Eduframe's Retry-After: it is deferred (DeferredError) and the
+# worker takes other work; the tenant's work runs again once the Retry-After has passed.
+BACKGROUND_THROTTLE_WAIT = 0.0
+SLOW_DOWN = "Eduframe asked us to slow down (rate limit reached)."
 
 
 def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
@@ -334,7 +343,7 @@ class EduframeClient:
         if wait <= 0:
             return
         if wait > self.max_throttle_wait:
-            raise RetryableError("Eduframe's rate limit is reached.", retry_after=wait)
+            raise DeferredError(SLOW_DOWN, not_before=until, waiting_for=WAIT_EDUFRAME)
         self._sleep(wait)
 
     def _throttle(self, seconds: float) -> None:
@@ -380,7 +389,9 @@ class EduframeClient:
         if status == 429:
             seconds = _seconds(response)
             self._throttle(seconds)
-            return RetryableError("Eduframe's rate limit is reached.", retry_after=seconds)
+            return DeferredError(
+                SLOW_DOWN, not_before=timezone.now() + timedelta(seconds=seconds), waiting_for=WAIT_EDUFRAME
+            )
         if status >= 500:
             text = f"Eduframe failed ({status})."
             return AmbiguousError(text) if method in WRITES else RetryableError(text)

@@ -1,70 +1,83 @@
 """The Exact Online call budget of a connection, shared by every process that calls Exact for it.
 
-Exact allows 60 calls a minute and 5000 a day per app and division, and answers each call with what
-is left (X-RateLimit-* headers, stored on the connection row). Several worker processes book at once,
-so each call first takes one call from the stored daily and minutely budgets with conditional UPDATEs; a
-process that finds the minute used up waits for its reset, one that finds the day used up retries later.
+Exact allows a number of calls per minute and per day per app and division, and answers each call with
+what is left and when each window resets (X-RateLimit-* headers, stored on the connection row). Several
+worker processes book at once, so each call first takes one call from the stored budgets with conditional
+UPDATEs. A spent budget never makes a process sleep: it raises DeferredError with the reset Exact announced,
+the work goes back to the database until then, and the worker books another tenant's invoice meanwhile.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from plugin.models import ExactConnection
-from sync.errors import RetryableError
+from sync.errors import WAIT_EXACT_DAY, WAIT_EXACT_MINUTE, DeferredError
 from sync.models import ExactCallDay
 
-# Waiting longer than this inside a booking holds a worker too long: retry the booking later instead.
-MAX_MINUTELY_WAIT = 65.0
 BUDGET_FIELDS = ("daily_remaining", "daily_reset_at", "minutely_remaining", "minutely_reset_at")
+MINUTE_SPENT = "Exact Online's per-minute call limit for this division is used up."
+DAY_SPENT = "Exact Online's daily call limit for this division is used up."
 
 
-def budget_claim(connection: ExactConnection, *, sleep: Callable[[float], None]) -> None:
-    """Take one call from the shared budget: wait for a near minutely reset, refuse a longer wait."""
+def budget_claim(connection: ExactConnection) -> None:
+    """Take one call from the shared daily and minutely budgets; DeferredError when either is spent."""
     now = timezone.now()
-    row = ExactConnection.objects.filter(pk=connection.pk).values(*BUDGET_FIELDS).first() or {}
-    _take_from_the_day(connection, row, now)
-    reset = row.get("minutely_reset_at")
-    if row.get("minutely_remaining") is None or reset is None or reset <= now:
-        # Unknown, or its minute is over: the next answer's headers tell the budget again.
-        return
-    taken = ExactConnection.objects.filter(pk=connection.pk, minutely_remaining__gt=0, minutely_reset_at=reset).update(
-        minutely_remaining=F("minutely_remaining") - 1
-    )
-    if not taken:
-        # Used up: after the reset a new minute's budget starts.
-        sleep(minutely_wait(reset, now))
+    row = _budget_row(connection)
+    deferral = budget_deferral(row, calls=1, now=now)
+    if deferral is not None:
+        raise deferral
+    _take(connection, row, now, "daily_remaining", "daily_reset_at", DAY_SPENT, WAIT_EXACT_DAY)
+    _take(connection, row, now, "minutely_remaining", "minutely_reset_at", MINUTE_SPENT, WAIT_EXACT_MINUTE)
 
 
-def minutely_wait(reset, now) -> float:
-    """Seconds until the minutely budget resets; a RetryableError when that is too long to wait."""
-    wait = max(0.0, (reset - now).total_seconds())
-    if wait > MAX_MINUTELY_WAIT:
-        raise RetryableError("Exact Online's per-minute call limit is used up.", retry_after=wait)
-    # A little past the reset, so that the next call falls in the new minute.
-    return wait + 0.2
+def budget_check(connection: ExactConnection, *, calls: int) -> None:
+    """Refuse (DeferredError) work that needs `calls` calls when the known budget holds fewer, before any call.
 
-
-def _take_from_the_day(connection: ExactConnection, row: dict, now) -> None:
-    """Take one call from the stored daily budget; refuse the call when another process took the last one.
-
-    Each answer's headers set the true count again; in between, several processes must not each spend
-    the same last calls (a daily 429 lasts until midnight and helps nobody).
+    A booking that stopped half-way for the budget would pay again to find what it already made: better to
+    start it in the next window, whole. Nothing is taken here; each call still claims its own.
     """
-    remaining, reset = row.get("daily_remaining"), row.get("daily_reset_at")
-    if remaining is None or reset is None or reset <= now:
-        return
-    taken = ExactConnection.objects.filter(pk=connection.pk, daily_remaining__gt=0, daily_reset_at=reset).update(
-        daily_remaining=F("daily_remaining") - 1
+    deferral = budget_deferral(_budget_row(connection), calls=calls, now=timezone.now())
+    if deferral is not None:
+        raise deferral
+
+
+def budget_deferral(row: dict, *, calls: int, now: datetime) -> DeferredError | None:
+    """The deferral for `calls` calls against a stored budget row (None: they fit, or the budget is unknown).
+
+    Resets come from Exact's headers only: an unknown or past reset means a fresh window, never "60 s".
+    """
+    checks = (
+        ("daily_remaining", "daily_reset_at", DAY_SPENT, WAIT_EXACT_DAY),
+        ("minutely_remaining", "minutely_reset_at", MINUTE_SPENT, WAIT_EXACT_MINUTE),
     )
+    for remaining_field, reset_field, message, waiting_for in checks:
+        remaining, reset = row.get(remaining_field), row.get(reset_field)
+        if remaining is not None and reset is not None and reset > now and remaining < calls:
+            return DeferredError(message, not_before=reset, waiting_for=waiting_for)
+    return None
+
+
+def _budget_row(connection: ExactConnection) -> dict:
+    return ExactConnection.objects.filter(pk=connection.pk).values(*BUDGET_FIELDS).first() or {}
+
+
+def _take(connection: ExactConnection, row: dict, now, remaining_field: str, reset_field: str, message, waiting_for):
+    """Take one call from one stored window; another process may have taken the last one since we read it."""
+    remaining, reset = row.get(remaining_field), row.get(reset_field)
+    if remaining is None or reset is None or reset <= now:
+        # Unknown, or its window is over: the next answer's headers tell the budget again.
+        return
+    taken = ExactConnection.objects.filter(
+        **{"pk": connection.pk, f"{remaining_field}__gt": 0, reset_field: reset}
+    ).update(**{remaining_field: F(remaining_field) - 1})
     if not taken:
-        wait = (reset - now).total_seconds()
-        raise RetryableError("Exact Online's daily call limit for this division is used up.", retry_after=wait)
+        raise DeferredError(message, not_before=reset, waiting_for=waiting_for)
 
 
 _DIVISION_IN_PATH = re.compile(r"^/api/v1/(\d+)/")

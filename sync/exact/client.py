@@ -8,7 +8,6 @@ exactly the fields the entity needs, follows `__next` paging and honours the rat
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -20,7 +19,7 @@ from django.utils import timezone
 from plugin.models import ExactConnection
 from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
-from sync.exact.budget import budget_claim, call_count, minutely_wait
+from sync.exact.budget import budget_check, budget_claim, call_count
 from sync.exact.http import RateLimits, error_for, exact_json, exact_message, make_http_client, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
 from sync.exact.regions import exact_base_url
@@ -56,8 +55,6 @@ class ExactClient:
     def __init__(self, connection: ExactConnection, *, transport: httpx.BaseTransport | None = None):
         self.connection = connection
         self.calls_made = 0
-        # Replaceable in tests; used to wait for the minutely rate-limit reset.
-        self.sleep = time.sleep
         self._transport = transport
         self.base_url = exact_base_url(connection.base_url)
         self.http = make_http_client(self.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
@@ -334,8 +331,6 @@ class ExactClient:
         self._honour_rate_limits()
         token = access_token_for(self.connection, transport=self._transport)
         response = self._send(method, url, token, params, payload, headers)
-        if self._wait_out_minutely_429(response):
-            response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
             response = self._after_401(method, url, token, params, payload, headers)
         if response.status_code == 403:
@@ -376,18 +371,13 @@ class ExactClient:
         call_count(self.connection, path=url, status=response.status_code, daily_limit=limit)
         return response
 
-    def _honour_rate_limits(self) -> None:
-        """Take one call from the connection's budget, shared with the other processes."""
-        budget_claim(self.connection, sleep=self.sleep)
+    def budget_fits(self, calls: int) -> None:
+        """Raise DeferredError, before any call, when the known budget holds fewer than `calls` calls."""
+        budget_check(self.connection, calls=calls)
 
-    def _wait_out_minutely_429(self, response: httpx.Response) -> bool:
-        """After a 429 of the minutely limit (another app used the budget), wait for its reset once."""
-        reset = RateLimits.from_headers(response.headers).minutely_reset_at
-        if response.status_code != 429 or reset is None:
-            return False
-        self._record(response)
-        self.sleep(minutely_wait(reset, timezone.now()))
-        return True
+    def _honour_rate_limits(self) -> None:
+        """Take one call from the connection's budget, shared with the other processes (DeferredError: spent)."""
+        budget_claim(self.connection)
 
     def _record(self, response: httpx.Response) -> None:
         """Keep the rate-limit headers and the last success on the connection row (one cheap UPDATE)."""

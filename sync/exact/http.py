@@ -10,7 +10,16 @@ from uuid import UUID
 
 import httpx
 
-from sync.errors import AmbiguousError, FunctionalError, NotFoundError, RetryableError, SyncError
+from sync.errors import (
+    WAIT_EXACT_DAY,
+    WAIT_EXACT_MINUTE,
+    AmbiguousError,
+    DeferredError,
+    FunctionalError,
+    NotFoundError,
+    RetryableError,
+    SyncError,
+)
 from sync.http_common import make_http_client as make_shared_client
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
@@ -73,7 +82,7 @@ def error_for(response: httpx.Response, method: str) -> SyncError:
     if status == 404:
         return NotFoundError(message or "Exact Online does not know this record.", status=404)
     if status == 429:
-        return RetryableError("Exact Online's rate limit is reached.", retry_after=_retry_after(response))
+        return rate_limited(response)
     if status >= 500:
         # Exact answers business validation errors as 500 with its message; those will not heal by retrying.
         if message and status not in (502, 503, 504) and not _is_generic_failure(message):
@@ -100,6 +109,7 @@ class RateLimits:
     daily_limit: int | None = None
     daily_remaining: int | None = None
     daily_reset_at: datetime | None = None
+    minutely_limit: int | None = None
     minutely_remaining: int | None = None
     minutely_reset_at: datetime | None = None
 
@@ -109,6 +119,7 @@ class RateLimits:
             daily_limit=_int(headers.get("X-RateLimit-Limit")),
             daily_remaining=_int(headers.get("X-RateLimit-Remaining")),
             daily_reset_at=_epoch_ms(headers.get("X-RateLimit-Reset")),
+            minutely_limit=_int(headers.get("X-RateLimit-Minutely-Limit")),
             minutely_remaining=_int(headers.get("X-RateLimit-Minutely-Remaining")),
             minutely_reset_at=_epoch_ms(headers.get("X-RateLimit-Minutely-Reset")),
         )
@@ -118,13 +129,22 @@ class RateLimits:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def _retry_after(response: httpx.Response) -> float:
+def rate_limited(response: httpx.Response) -> RetryableError:
+    """A 429: deferred to the reset of the window it names (Exact sends only the exceeded limit's headers).
+
+    A 429 was not processed, so whatever it refused may simply be sent again after that reset. Without a
+    reset header there is no moment to wait for: an ordinary retry with backoff.
+    """
     limits = RateLimits.from_headers(response.headers)
     now = datetime.now(UTC)
-    for reset in (limits.minutely_reset_at, limits.daily_reset_at):
+    windows = (
+        (limits.minutely_reset_at, "Exact Online's per-minute call limit is reached.", WAIT_EXACT_MINUTE),
+        (limits.daily_reset_at, "Exact Online's daily call limit is reached.", WAIT_EXACT_DAY),
+    )
+    for reset, message, waiting_for in windows:
         if reset is not None and reset > now:
-            return max(1.0, (reset - now).total_seconds())
-    return 60.0
+            return DeferredError(message, not_before=reset, waiting_for=waiting_for)
+    return RetryableError("Exact Online's rate limit is reached.")
 
 
 def _int(value: str | None) -> int | None:

@@ -12,7 +12,17 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from sync.errors import AuthError, FunctionalError, NeedsDecision, RetryableError, SyncError
+from sync.errors import (
+    WAIT_EDUFRAME,
+    WAIT_EXACT_DAY,
+    WAIT_EXACT_MINUTE,
+    AuthError,
+    DeferredError,
+    FunctionalError,
+    NeedsDecision,
+    RetryableError,
+    SyncError,
+)
 
 MAX_BACKOFF_MINUTES = 60
 RECONNECT_REASON = "Exact Online must be reconnected before this invoice can be booked."
@@ -86,6 +96,11 @@ HINTS = (
     ("Land", "Exact does not know the account's country. Correct the country of the account's address in Eduframe."),
     ("Boekstuknummer", "The entry number is taken in the journal. Retry; Exact then picks the next free number."),
 )
+WAITS = {
+    WAIT_EXACT_MINUTE: "Exact's per-minute limit",
+    WAIT_EXACT_DAY: "Exact's daily limit",
+    WAIT_EDUFRAME: "Eduframe, which asked us to slow down",
+}
 DEFAULT_HINT = "Correct what Exact names above (a setting, an override or the invoice), then retry from the sync log."
 
 
@@ -100,6 +115,7 @@ class Outcome:
     next_retry_at: object = None
     retry_count: int = 0
     exact_message: str = ""
+    waiting_for: str = ""
 
 
 def fix_hint_for(exact_message: str) -> str:
@@ -121,6 +137,10 @@ def outcome_for(error: SyncError, *, retry_count: int, source: str = "Exact Onli
         return Outcome("pending", "auth", reason, "Install the plugin again from Eduframe's plugin settings.")
     if isinstance(error, AuthError):
         return Outcome("pending", "auth", f"{RECONNECT_REASON} ({error.message})", RECONNECT_HINT)
+    if isinstance(error, DeferredError):
+        # Not a failure: a budget is spent. Due again at its reset, and no retry counted.
+        reason = f"Waits for {WAITS[error.waiting_for]}; booked at about {error.not_before:%H:%M:%S} UTC."
+        return Outcome("pending", "", reason, "", error.not_before, retry_count, waiting_for=error.waiting_for)
     if isinstance(error, RetryableError):
         when = timezone.now() + backoff(retry_count, error.retry_after)
         reason = f"{error.message} Tried {retry_count + 1} time(s); trying again at {when:%H:%M} UTC."

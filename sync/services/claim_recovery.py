@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.invoice_queue import invoice_requeue
+from sync.services.invoice_queue import invoices_mark_due
 from sync.services.worker_identity import holder_alive_here, host_name
 
 logger = logging.getLogger(__name__)
@@ -45,10 +46,21 @@ def claims_recover_abandoned() -> int:
         if freed != 1:
             continue
         attempts_cut_short_close(record_id=row["pk"])
-        invoice_requeue(record_id=row["pk"], trigger=SyncAttempt.Trigger.RETRY)
+        invoice_due_again(record_id=row["pk"])
         logger.warning("Invoice record %s: claim of %s abandoned; queued again.", row["pk"], row["claim_holder"])
         recovered += 1
     return recovered
+
+
+def invoice_due_again(*, record_id: int) -> None:
+    """The dead holder's task will never end: free its task slot and let the dispatcher send the invoice now."""
+    from sync.services.invoice_dispatch import invoices_dispatch
+
+    record = InvoiceRecord.objects.filter(pk=record_id)
+    record.update(queued_at=None)
+    invoices_mark_due(record, trigger=SyncAttempt.Trigger.RETRY)
+    installation_id = record.values_list("installation_id", flat=True).first()
+    transaction.on_commit(lambda: invoices_dispatch(installation_id=installation_id))
 
 
 def attempts_cut_short_close(*, record_id: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sync.errors import AmbiguousError
+from sync.errors import AmbiguousError, NotFoundError
 from sync.models import InvoiceRecord
 
 SALES_DOCUMENT_TYPE = 10
@@ -48,39 +48,46 @@ def _attachment_create(client, division: int, document_id: UUID, file_name: str,
 
 def document_ensure(
     *, client, record: InvoiceRecord, division: int, number: str, customer, pdf, sent_before: bool
-) -> tuple[UUID, dict | None]:
-    """Return the invoice's document id, creating document and attachment when missing.
+) -> UUID | None:
+    """Make sure the invoice's document exists with its attachment; return the attachment's id when known.
 
     `pdf` is a callable returning the PDF bytes (fetched only when an attachment is made); `sent_before` tells
-    that an earlier attempt may have created what the record does not know yet. Returns the id and the fields
-    of a document we created (for the attempt's log).
+    that an earlier attempt may have created what the record does not know yet.
     """
-    created_fields = None
     fresh = record.exact_document_id is None
     if fresh:
         fields = {"Subject": document_subject(number), "Type": SALES_DOCUMENT_TYPE, "Account": customer}
         document = _document_create(client, division, fields, look_first=sent_before)
         record.exact_document_id = document.id
         record.save(update_fields=["exact_document_id", "updated_at"])
-        created_fields = fields
     file_name = f"{number}.pdf"
     # A document from an earlier attempt may already carry its attachment (the entry was not made yet).
     if not fresh or sent_before:
-        existing = client.document_attachments(division, record.exact_document_id)
-        if any(a.file_name == file_name for a in existing):
-            return record.exact_document_id, created_fields
-    _attachment_create(client, division, record.exact_document_id, file_name, pdf())
-    return record.exact_document_id, created_fields
+        existing = [
+            a for a in client.document_attachments(division, record.exact_document_id) if a.file_name == file_name
+        ]
+        if existing:
+            return existing[0].id
+    return _attachment_create(client, division, record.exact_document_id, file_name, pdf()).id
 
 
-def attachment_replace(*, client, division: int, document_id: UUID, number: str, pdf) -> int:
-    """Attach the new PDF, then delete every other attachment: after any failure a retry converges to one.
+def attachment_replace(
+    *, client, division: int, document_id: UUID, number: str, pdf, old_attachment_id: str | None = None
+) -> tuple[UUID, int]:
+    """Attach the new PDF, then delete the old one(s): after any failure a retry converges to one.
 
-    Returns how many old attachments were left in place (always 0 once the deletes succeed).
+    With the old attachment's id known (kept at booking) that is 2 calls; else the list is read first.
+    Returns the new attachment's id and how many old attachments were left in place (0 once deletes succeed).
     """
-    existing = client.document_attachments(division, document_id)
+    if old_attachment_id:
+        old_ids = [UUID(str(old_attachment_id))]
+    else:
+        old_ids = [attachment.id for attachment in client.document_attachments(division, document_id)]
     new = client.create_document_attachment(division, document_id=document_id, file_name=f"{number}.pdf", content=pdf())
-    old = [attachment for attachment in existing if attachment.id != new.id]
-    for attachment in old:
-        client.delete_document_attachment(division, attachment.id)
-    return 0
+    for attachment_id in old_ids:
+        if attachment_id != new.id:
+            try:
+                client.delete_document_attachment(division, attachment_id)
+            except NotFoundError:
+                pass  # already gone (removed by hand in Exact): nothing left to delete
+    return new.id, 0

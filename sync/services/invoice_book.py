@@ -6,21 +6,26 @@ SyncAttempt (what was sent, what Exact answered, the decisions, the number of Ex
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+
 from django.utils import timezone
 
+from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
-from sync.models import InvoiceRecord, SyncAttempt
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import gl_ids_resolve, jsonable
 from sync.services.entry_plan import fingerprint
 from sync.services.entry_write import entry_remove
 from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
+from sync.services.invoice_dispatch import booking_calls_estimate
 from sync.services.invoice_entry import Booking, invoice_entry_book
-from sync.services.invoice_queue import invoice_requeue
 from sync.services.record_fit import fit_text_fields, record_unexpected_failure
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
@@ -51,8 +56,9 @@ def invoice_sync(*, record_id: int, trigger: str) -> SyncAttempt:
     if attempt is None:
         # Never claimed: the record is gone (DoesNotExist says so) or changed hands at every try.
         return _not_run(record_id, trigger)
-    # Asked for once more after the last run: a new task takes that request instead of dropping it.
-    invoice_requeue(record_id=record_id, trigger=trigger)
+    # Asked for once more after the last run: the request goes back to the database (due now), where the
+    # dispatcher finds it; the booking never sends a task itself.
+    InvoiceRecord.objects.filter(pk=record_id).update(due_at=timezone.now())
     return attempt
 
 
@@ -103,7 +109,11 @@ def _run(booking: Booking) -> None:
         if invoice is None and record.exact_entry_id and not booking.eduframe.invoices_readable():
             raise FunctionalError(HIDDEN_INVOICE)
         return _invoice_gone(booking)
+    if _seen_unchanged(record, invoice, booking.attempt.trigger):
+        message = "Eduframe's invoice did not change since it was booked: no further call."
+        return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
     _snapshot(record, invoice)
+    booking.invoice_digest = invoice_digest(invoice)
     settings = settings_get(installation=record.installation)
     skip = _skip_reason(record, invoice, settings)
     if skip:
@@ -120,12 +130,47 @@ def _run(booking: Booking) -> None:
     booking.fingerprint = fingerprint(plan)
     if record.exact_entry_id and record.booked_fingerprint == booking.fingerprint:
         message = "Nothing changed for the books since the last booking: no call to Exact."
+        # This version of the invoice is in the books: a repeated webhook for it costs one Eduframe call.
+        record.booked_payload = {**(record.booked_payload or {}), "invoice_digest": booking.invoice_digest}
         return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
     booking.gl_ids, problems = gl_ids_resolve(lookups, plan)
     if problems:
         return _needs_attention(booking, problems)
+    # Started only when the budget holds the whole booking: a half-made booking pays again to find its parts.
+    known = AccountLink.objects.filter(
+        installation=record.installation, eduframe_account_id=plan.eduframe_account_id, exact_account_id__isnull=False
+    ).exists()
+    booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known))
     invoice_entry_book(booking, invoice)
     _booked(booking)
+
+
+def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
+    """A repeated webhook (or a rescan) of a booked invoice whose `updated_at` is the one we booked: 1 call.
+
+    Settings, overrides, a retry or an operator still re-plan the entry: only Eduframe's own signals are
+    answered from the invoice's timestamp.
+    """
+    eduframe_signal = trigger in (SyncAttempt.Trigger.WEBHOOK, SyncAttempt.Trigger.RECONCILE)
+    # The invoice as Eduframe sent it, field by field: a timestamp alone may not move within its resolution.
+    same = (record.booked_payload or {}).get("invoice_digest") == invoice_digest(invoice)
+    booked = record.state == State.BOOKED and bool(record.exact_entry_id) and record.booked_at is not None
+    return eduframe_signal and same and booked and not _settings_changed_since(record.installation, record.booked_at)
+
+
+def invoice_digest(invoice) -> str:
+    """A hash of every field of the Eduframe invoice (items included) as the booking read it."""
+    text = json.dumps(jsonable(dataclasses.asdict(invoice)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _settings_changed_since(installation, moment) -> bool:
+    """Whether a setting, an override or the VAT mapping changed after `moment` (their signals re-plan too)."""
+    return (
+        GlobalSettings.objects.filter(installation=installation, updated_at__gt=moment).exists()
+        or CourseOverride.objects.filter(installation=installation, updated_at__gt=moment).exists()
+        or VatMapping.objects.filter(installation=installation, updated_at__gt=moment).exists()
+    )
 
 
 def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
@@ -176,7 +221,7 @@ def _invoice_gone(booking: Booking) -> None:
 def _settle(booking: Booking, state: str, outcome: str, reason: str, fix_hint: str = "") -> None:
     record = booking.record
     record.state, record.reason, record.fix_hint = state, reason, fix_hint
-    record.error_kind, record.next_retry_at = "", None
+    record.error_kind, record.next_retry_at, record.waiting_for = "", None, ""
     if state != State.PENDING:
         record.retry_count = 0
     record_save(record)
@@ -198,7 +243,12 @@ def _booked(booking: Booking) -> None:
     record.exact_entry_number = entry.entry_number
     record.exact_division = booking.plan.division
     record.booked_fingerprint = booking.fingerprint
-    record.booked_payload = {"entry": jsonable(booking.payload), "pdf_fingerprint": booking.pdf_fingerprint}
+    record.booked_payload = {
+        "entry": jsonable(booking.payload),
+        "pdf_fingerprint": booking.pdf_fingerprint,
+        "attachment_id": jsonable(booking.attachment_id),
+        "invoice_digest": booking.invoice_digest,
+    }
     record.booked_at = timezone.now()
     booking.attempt.exact_entry_id, booking.attempt.exact_entry_number = entry.entry_id, entry.entry_number
     booking.attempt.response = jsonable(
@@ -217,6 +267,7 @@ def _fail(booking: Booking, error: SyncError) -> None:
         result.fix_hint,
     )
     record.next_retry_at, record.retry_count = result.next_retry_at, result.retry_count
+    record.waiting_for = result.waiting_for
     record_save(record)
     booking.attempt.error_kind = result.error_kind
     booking.attempt.exact_message = result.exact_message
@@ -224,8 +275,9 @@ def _fail(booking: Booking, error: SyncError) -> None:
 
 
 def record_save(record: InvoiceRecord) -> None:
-    """Save the record but never its claim fields: those belong to the conditional UPDATEs of the lock."""
-    skip = {"id", "claimed_until", "claim_token", "claim_holder", "created_at"}
+    """Save the record but never its claim or schedule fields: those belong to conditional UPDATEs of the
+    lock and of the dispatcher (a request that came in while we worked must not be overwritten)."""
+    skip = {"id", "claimed_until", "claim_token", "claim_holder", "created_at", "due_at", "queued_at", "priority", "due_trigger"}
     fit_text_fields(record)
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 

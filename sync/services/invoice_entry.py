@@ -9,15 +9,16 @@ that trace, and a brand-new invoice costs no lookup.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
-from sync.errors import FunctionalError
+from sync.errors import FunctionalError, NotFoundError
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.account_match import account_after_refusal, account_ensure
 from sync.services.booking_errors import is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
 from sync.services.document_attach import attachment_replace, document_ensure
 from sync.services.entry_adopt import entry_ours_by_ref, entry_says_what_we_send
-from sync.services.entry_payload import entry_payload, jsonable
+from sync.services.entry_payload import HEADER_FIELDS, entry_payload, jsonable
 from sync.services.entry_plan import EntryPlan
 from sync.services.entry_write import (
     PROCESSED,
@@ -28,6 +29,16 @@ from sync.services.entry_write import (
 )
 
 Outcome = SyncAttempt.Outcome
+
+
+@dataclass(frozen=True)
+class KnownEntry:
+    """The entry as we booked it, when an update needs no read of it from Exact."""
+
+    entry_id: UUID
+    entry_number: int | None
+    status: int | None = None
+    type: int | None = None
 
 
 @dataclass
@@ -47,6 +58,8 @@ class Booking:
     entry: object = None
     outcome: str = Outcome.CREATED
     message: str = ""
+    attachment_id: str | None = None
+    invoice_digest: str = ""
 
 
 def _log_request(booking: Booking, key: str, payload) -> None:
@@ -83,7 +96,7 @@ def _document(booking: Booking, invoice, customer) -> None:
         sent = record.exact_document_id is None and _sent_before(booking, "document")
         if record.exact_document_id is None:
             _log_request(booking, "document", {"Subject": f"Eduframe invoice {plan.your_ref}", "Type": 10})
-        document_ensure(
+        booking.attachment_id = document_ensure(
             client=booking.exact,
             record=record,
             division=plan.division,
@@ -94,14 +107,24 @@ def _document(booking: Booking, invoice, customer) -> None:
         )
     elif previous.get("pdf_fingerprint") != booking.pdf_fingerprint:
         _log_request(booking, "attachment", {"FileName": f"{plan.your_ref}.pdf", "replaces": "the previous PDF"})
-        left = attachment_replace(
+        booking.attachment_id, left = attachment_replace(
             client=booking.exact,
             division=plan.division,
             document_id=record.exact_document_id,
             number=plan.your_ref,
             pdf=pdf,
+            old_attachment_id=previous.get("attachment_id") if _replaces_finished(booking) else None,
         )
         booking.attempt.request_payload["attachment"]["old_attachments_left"] = left
+    else:
+        booking.attachment_id = previous.get("attachment_id")
+
+
+def _replaces_finished(booking: Booking) -> bool:
+    """Whether every earlier PDF replacement finished: after one that did not, the list is read, not trusted."""
+    earlier = booking.record.attempts.exclude(pk=booking.attempt.pk).filter(request_payload__has_key="attachment")
+    last = earlier.order_by("-id").first()
+    return last is None or last.outcome in (Outcome.CREATED, Outcome.UPDATED)
 
 
 def _create(booking: Booking) -> None:
@@ -190,6 +213,8 @@ def _document_and_entry(booking: Booking, invoice, customer) -> None:
     record, plan, exact = booking.record, booking.plan, booking.exact
     _document(booking, invoice, customer)
     booking.payload = entry_payload(plan, gl_ids=booking.gl_ids, customer=customer, document=record.exact_document_id)
+    if _update_from_what_we_sent(booking):
+        return
     current = None
     if record.exact_entry_id:
         current = exact.get_sales_entry(plan.division, record.exact_entry_id)
@@ -198,3 +223,48 @@ def _document_and_entry(booking: Booking, invoice, customer) -> None:
     if current is None:
         return _create(booking)
     _update(booking, current)
+
+
+def _update_from_what_we_sent(booking: Booking) -> bool:
+    """Update the header in place from what we last sent, without reading the entry: 1 call, or none.
+
+    Only when the lines are as we sent them and the journal is the same (a line change needs the line ids,
+    read with the entry; a journal change replaces the entry). An entry gone from Exact is booked anew; one
+    Exact refuses to change (processed, closed period) is read and replaced. Returns False to take the road
+    that reads the entry first.
+    """
+    record, payload = booking.record, booking.payload
+    previous = (record.booked_payload or {}).get("entry")
+    if not (record.exact_entry_id and previous) or record.exact_division != booking.plan.division:
+        return False
+    sent = jsonable(payload)
+    if sent.get("SalesEntryLines") != previous.get("SalesEntryLines") or sent.get("Journal") != previous.get("Journal"):
+        return False
+    changes = {f: payload[f] for f in HEADER_FIELDS if f in payload and sent[f] != previous.get(f)}
+    if "Customer" in changes and payload.get("PaymentReference"):
+        # Exact regenerates the payment reference when Customer changes: send ours along.
+        changes["PaymentReference"] = payload["PaymentReference"]
+    try:
+        if changes:
+            booking.exact.update_sales_entry(booking.plan.division, record.exact_entry_id, changes)
+    except NotFoundError:
+        record.exact_entry_id = None  # removed in Exact by hand: the invoice is booked again
+        record.save(update_fields=["exact_entry_id", "updated_at"])
+        _create(booking)
+        return True
+    except FunctionalError as error:
+        if not is_refused_change(error):
+            raise
+        booking.attempt.exact_message = error.message
+        current = booking.exact.get_sales_entry(booking.plan.division, record.exact_entry_id)
+        if current is None:
+            raise
+        _replace(booking, current)
+        return True
+    _log_request(booking, "entry", payload)
+    booking.entry = KnownEntry(record.exact_entry_id, record.exact_entry_number)
+    booking.outcome = Outcome.UPDATED
+    booking.message = (
+        f"Entry {record.exact_entry_number} updated in place ({len(changes) and 1} change(s) sent to Exact)."
+    )
+    return True

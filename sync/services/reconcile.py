@@ -1,7 +1,11 @@
-"""Reconciliation: the periodic full scan that catches invoices whose webhook never arrived.
+"""Reconciliation: the periodic scan that catches invoices whose webhook never arrived.
 
-Eduframe has no "changed since" filter on invoices, so we list every non-concept invoice and compare its
-`updated_at` with what the record saw last. Enqueueing is cheap and idempotent; the sync re-fetches.
+Eduframe has no "changed since" filter on invoices, so we list invoices and compare each one's `updated_at`
+with what the record saw last. It costs what can change, not the tenant's whole history: every run lists
+the open invoices only (new ones, and the ones whose payment or edit can still come); the settled ones
+(paid, expired) are listed in a full scan once every RECONCILE_FULL_SCAN_HOURS, or when asked for a date.
+Only what is new or changed is marked due (invoice_queue), in one go; the dispatcher sends it as budgets
+allow, so a 5,000-invoice catch-up is 5,000 rows, not 5,000 tasks, and a rescan re-queues nothing waiting.
 """
 
 from __future__ import annotations
@@ -9,17 +13,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Avg, Count
 from django.utils import timezone
 
 from plugin.models import ExactConnection, Installation
 from plugin.selectors import settings_get
-from sync.models import AccountLink, InvoiceRecord, SyncAttempt
-from sync.services.invoice_queue import invoice_enqueue
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt, TenantQueue
+from sync.services.invoice_queue import invoices_enqueue_listed
 
 LISTED_STATUSES = ["open", "paid", "expired"]
+CHANGING_STATUSES = ["open"]
 # Re-looked at even when unchanged: still waiting, or skipped because of a `Sync from` that may have moved.
 RESCAN_STATES = {InvoiceRecord.State.PENDING, InvoiceRecord.State.SKIPPED}
 
@@ -53,12 +59,12 @@ def installations_ready():
     )
 
 
-def invoices_listed(*, installation: Installation) -> Iterator:
-    """Every non-concept invoice of the installation in Eduframe, page by page; the client is closed after."""
+def invoices_listed(*, installation: Installation, statuses: list[str] | None = None) -> Iterator:
+    """The installation's invoices in Eduframe (every non-concept one by default), page by page."""
     from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 
     with EduframeClient(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe:
-        yield from eduframe.iter_invoices(statuses=LISTED_STATUSES)
+        yield from eduframe.iter_invoices(statuses=statuses or LISTED_STATUSES)
 
 
 def _in_range(invoice, since: date | None) -> bool:
@@ -73,7 +79,10 @@ def _changed(invoice, updated_at) -> bool:
 def _needs_sync(invoice, seen: tuple | None, now) -> bool:
     if seen is None:
         return True
-    state, updated_at, retry_at = seen
+    state, updated_at, retry_at, due_at = seen
+    if due_at is not None and not _changed(invoice, updated_at):
+        # Already waiting in the schedule: asking again would only cost the dispatcher a look.
+        return False
     if state == InvoiceRecord.State.PENDING and retry_at is not None and retry_at > now:
         # Backing off after a temporary error (rate limit, outage): the retry scan sends it when due;
         # queueing it now would clear that time and spend the calls the backoff saves.
@@ -81,25 +90,35 @@ def _needs_sync(invoice, seen: tuple | None, now) -> bool:
     return state in RESCAN_STATES or _changed(invoice, updated_at)
 
 
+def _full_scan_due(installation: Installation, since: date | None, now) -> bool:
+    if since is not None:
+        return True
+    last = TenantQueue.objects.filter(installation=installation).values_list("last_full_scan_at", flat=True).first()
+    return last is None or last < now - timedelta(hours=settings.RECONCILE_FULL_SCAN_HOURS)
+
+
 def installation_reconcile(*, installation: Installation, since: date | None = None, trigger: str = "reconcile") -> int:
-    """Enqueue every listed invoice that is new, changed or waiting, and every booked one that vanished."""
+    """Mark due every listed invoice that is new or changed, and every booked one that vanished; return how many."""
+    now = timezone.now()
+    full = _full_scan_due(installation, since, now)
     since = since or settings_get(installation=installation).sync_from
     records = InvoiceRecord.objects.filter(installation=installation)
-    fields = ("eduframe_invoice_id", "state", "eduframe_updated_at", "next_retry_at")
+    fields = ("eduframe_invoice_id", "state", "eduframe_updated_at", "next_retry_at", "due_at")
     known = {row[0]: row[1:] for row in records.values_list(*fields)}
     listed: set[int] = set()
-    to_sync: list[int] = []
-    now = timezone.now()
-    for invoice in invoices_listed(installation=installation):
+    to_sync: list = []
+    statuses = LISTED_STATUSES if full else CHANGING_STATUSES
+    for invoice in invoices_listed(installation=installation, statuses=statuses):
         listed.add(invoice.id)
         if _in_range(invoice, since) and _needs_sync(invoice, known.get(invoice.id), now):
-            to_sync.append(invoice.id)
-    # Only concept invoices can be deleted; a booked one missing from the list is checked (404 -> deleted).
-    vanished = [ef_id for ef_id, (state, *_) in known.items() if state == InvoiceRecord.State.BOOKED]
-    to_sync += [ef_id for ef_id in vanished if ef_id not in listed]
-    for eduframe_invoice_id in to_sync:
-        invoice_enqueue(installation=installation, eduframe_invoice_id=eduframe_invoice_id, trigger=trigger)
-    return len(to_sync)
+            to_sync.append(invoice)
+    vanished: list[int] = []
+    if full:
+        # Only concept invoices can be deleted; a booked one missing from the list is checked (404 -> deleted).
+        booked = [ef_id for ef_id, (state, *_) in known.items() if state == InvoiceRecord.State.BOOKED]
+        vanished = [ef_id for ef_id in booked if ef_id not in listed]
+        TenantQueue.objects.update_or_create(installation=installation, defaults={"last_full_scan_at": now})
+    return invoices_enqueue_listed(installation=installation, listed=to_sync, ids=vanished, trigger=trigger)
 
 
 def _calls_per_invoice_from_history(installation: Installation) -> float | None:

@@ -153,11 +153,16 @@ def reconciliation_book_again(*, run: ReconciliationRun) -> int:
         return 0
     ids = report_from_json(run.result).to_book_again
     with transaction.atomic():
-        # The fingerprint says "nothing changed since the last booking": forget it, so the worker compares
-        # the invoice with the entry as Exact holds it now and repairs what differs.
-        InvoiceRecord.objects.filter(installation=run.installation, eduframe_invoice_id__in=ids).update(
-            booked_fingerprint=""
+        # The fingerprint says "nothing changed since the last booking", and the entry we last sent lets an
+        # update skip reading the entry: forget both, so the worker compares the invoice with the entry as Exact
+        # holds it now and repairs what differs (the PDF's fingerprint stays: the document is not in question).
+        records = InvoiceRecord.objects.select_for_update().filter(
+            installation=run.installation, eduframe_invoice_id__in=ids
         )
+        for record in records:
+            record.booked_fingerprint = ""
+            record.booked_payload = {k: v for k, v in (record.booked_payload or {}).items() if k != "entry"}
+            record.save(update_fields=["booked_fingerprint", "booked_payload", "updated_at"])
         for eduframe_invoice_id in ids:
             invoice_enqueue(installation=run.installation, eduframe_invoice_id=eduframe_invoice_id, trigger="manual")
         ReconciliationRun.objects.filter(pk=run.pk).update(booked_again_at=timezone.now())

@@ -156,7 +156,7 @@ def webhook_events_queue_deferred() -> int:
     At most WEBHOOK_RATE_LIMIT_PER_MINUTE per installation per run (beat runs it every minute), oldest first,
     so a flood drains at the rate the receiver processes at once, and nothing stored is left behind.
     """
-    from sync.tasks import process_webhook_event_task
+    from sync.services.invoice_dispatch import webhook_event_request
 
     now = timezone.now()
     waiting = WebhookEvent.objects.filter(processed_at__isnull=True, error="", installation__is_active=True).filter(
@@ -170,7 +170,7 @@ def webhook_events_queue_deferred() -> int:
     with transaction.atomic():
         WebhookEvent.objects.filter(pk__in=ids).update(queued_at=now)
         for event_id in ids:
-            transaction.on_commit(lambda event_id=event_id: process_webhook_event_task.delay(event_id))
+            webhook_event_request(event_id=event_id)
     return len(ids)
 
 

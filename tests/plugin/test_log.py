@@ -201,3 +201,33 @@ def test_the_preview_says_what_stops_the_booking(admin, installation, connected,
 def test_the_preview_of_an_unknown_invoice_says_so(admin, connected, eduframe_world):
     page = admin.get("/settings/log/preview/999999/").content.decode()
     assert "The invoice does not exist in Eduframe (any more)." in page
+
+
+def test_a_catch_up_shows_each_pending_invoice_with_what_it_waits_for_and_when(admin, installation, connected):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from plugin.models import ExactConnection
+
+    now = timezone.now()
+    reset = now + timedelta(seconds=40)
+    ExactConnection.objects.filter(installation=installation).update(
+        minutely_limit=60, minutely_remaining=0, minutely_reset_at=reset
+    )
+    InvoiceRecordFactory(installation=installation, number="2025-00400", state="booked")
+    first = InvoiceRecordFactory(
+        installation=installation, number="2025-00412", state="pending", account_name="Delta Bouw",
+        total_incl="121.00", due_at=now - timedelta(minutes=2), waiting_for="exact_minute",
+    )  # fmt: skip
+    InvoiceRecordFactory(
+        installation=installation, number="2025-00413", state="pending", due_at=now - timedelta(minutes=1)
+    )
+    page = admin.get("/settings/log/").content.decode()
+    assert "Delta Bouw" in page
+    assert "€ 121.00" in page
+    assert "Waits for Exact&#x27;s per-minute limit; booked at about" in page
+    assert "After invoice 2025-00412; booked at about" in page
+    assert "2 invoices waiting to be booked" in page
+    assert "1 of 3 done" in page
+    assert first.number in page

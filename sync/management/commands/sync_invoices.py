@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from plugin.models import Installation
 from plugin.selectors import settings_get
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started
 from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_record_task_failure
 from sync.services.reconcile import invoices_listed
 
 WAITING_STATES = [InvoiceRecord.State.PENDING, InvoiceRecord.State.NEEDS_ATTENTION]
+# How often one invoice may wait for a budget's reset before the command moves on (a worker takes it later).
+MAX_WAITS = 3
 
 
 def invoice_ids_since(*, installation: Installation, since: date) -> list[int]:
@@ -90,9 +95,18 @@ class Command(BaseCommand):
         record, _ = InvoiceRecord.objects.get_or_create(
             installation=installation, eduframe_invoice_id=eduframe_invoice_id
         )
-        attempt = invoice_sync(record_id=record.pk, trigger=SyncAttempt.Trigger.COMMAND)
-        record.refresh_from_db()
         label = f"{installation.educator_slug} invoice {eduframe_invoice_id}"
+        for _ in range(MAX_WAITS + 1):
+            due_at_seen = invoice_task_started(record_id=record.pk)
+            attempt = invoice_sync(record_id=record.pk, trigger=SyncAttempt.Trigger.COMMAND)
+            invoice_task_finished(record_id=record.pk, due_at_seen=due_at_seen)
+            record.refresh_from_db()
+            if not (record.state == InvoiceRecord.State.PENDING and record.waiting_for and record.next_retry_at):
+                break
+            # The operator's own process, not a worker: it waits out the budget Exact (or Eduframe) named.
+            wait = max(0.0, (record.next_retry_at - timezone.now()).total_seconds()) + 0.2
+            self.stdout.write(f"{label}: waits {wait:.0f} s for {record.get_waiting_for_display()}.")
+            time.sleep(wait)
         number = f" ({record.number})" if record.number else ""
         self.stdout.write(f"{label}{number}: {attempt.get_outcome_display()} - {attempt.message}")
 

@@ -71,3 +71,19 @@ def test_the_minute_limit_of_one_division_leaves_another_division_alone(api, sta
     other = api.get(f"{server.url}/api/v1/7654321/financial/Journals")
     assert other.status_code == 200
     assert other.headers["X-RateLimit-Minutely-Remaining"] == "1"
+
+
+def test_a_shortened_window_is_announced_in_the_minutely_reset_and_resets_the_count(api, state):
+    state.limits.window_seconds, state.limits.minutely_limit = 6, 2
+    first = api.get("financial/Journals")
+    reset_ms = int(first.headers["X-RateLimit-Minutely-Reset"])
+    now_ms = int(state.clock.now().timestamp() * 1000)
+    assert 0 < reset_ms - now_ms <= 6000
+    assert reset_ms % 6000 == 0
+    assert first.headers["X-RateLimit-Minutely-Limit"] == "2"
+    assert api.get("financial/Journals").status_code == 200
+    refused = api.get("financial/Journals")
+    assert refused.status_code == 429
+    assert refused.headers["X-RateLimit-Minutely-Reset"] == str(reset_ms)
+    state.clock.advance((reset_ms - now_ms) / 1000)
+    assert api.get("financial/Journals").status_code == 200

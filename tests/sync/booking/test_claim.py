@@ -54,7 +54,7 @@ def test_the_claim_holder_runs_again_when_a_sync_was_asked_for_meanwhile(world, 
     assert len(world.entries()) == 1
 
 
-def test_a_sync_still_asked_for_after_the_last_run_goes_to_a_new_task(
+def test_a_sync_still_asked_for_after_the_last_run_stays_due_for_the_dispatcher(
     world, monkeypatch, django_capture_on_commit_callbacks
 ):
     invoice = world.invoice([world.item()])
@@ -72,9 +72,10 @@ def test_a_sync_still_asked_for_after_the_last_run_goes_to_a_new_task(
         with django_capture_on_commit_callbacks(execute=True):
             world.sync(invoice)
     assert len(runs) == invoice_book.MAX_RUNS
-    delay.assert_called_once_with(record.pk, SyncAttempt.Trigger.WEBHOOK)
+    delay.assert_not_called()  # the booking never queues itself ...
     record.refresh_from_db()
     assert (record.state, record.claim_token, record.claimed_until) == (InvoiceRecord.State.BOOKED, "", None)
+    assert record.due_at is not None  # ... the request waits in the database for the dispatcher
 
 
 def test_a_sync_of_a_record_that_no_longer_exists_says_so(db):

@@ -88,3 +88,13 @@ def test_sync_invoices_goes_on_after_a_bug_on_one_invoice_and_says_so(world, mon
     stuck = InvoiceRecord.objects.get(eduframe_invoice_id=broken["id"])
     assert stuck.state == InvoiceRecord.State.NEEDS_ATTENTION
     assert "a bug in the mapping" in stuck.reason
+
+
+def test_sync_invoices_waits_out_a_spent_exact_window_in_its_own_process_and_books_everything(world):
+    limits = world.exact.limits
+    limits.window_seconds, limits.minutely_limit = 3, 10  # a short window, announced in the reset headers
+    invoices = [world.invoice([world.item()]) for _ in range(3)]
+    output = _run("sync_invoices", "--since", str(world.settings.sync_from))
+    assert "for Exact's per-minute limit" in output
+    assert sorted(e["YourRef"] for e in world.entries()) == sorted(i["number"] for i in invoices)
+    assert [r for r in world.exact.request_log if r["status"] == 429] == []

@@ -49,7 +49,7 @@ def test_an_unexpected_error_while_updating_a_booked_invoice_lands_on_the_record
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the update")
 
-    monkeypatch.setattr("sync.services.invoice_entry.entry_update", broken)
+    monkeypatch.setattr("sync.exact.client.ExactClient.update_sales_entry", broken)
     with pytest.raises(RuntimeError):
         world.sync(invoice)
     record.refresh_from_db()

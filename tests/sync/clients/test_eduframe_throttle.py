@@ -56,3 +56,17 @@ def test_an_unsaved_installation_is_never_throttled(installation, router):  # no
         EduframeClient(probe, transport=router.transport).get_invoice(48213)
     installation.refresh_from_db()
     assert installation.eduframe_throttled_until is None
+
+
+def test_a_background_client_is_deferred_to_the_retry_after_and_never_sleeps(installation, refused):  # noqa: F811
+    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
+    from sync.errors import WAIT_EDUFRAME, DeferredError
+
+    installation.refresh_from_db()
+    client = EduframeClient(
+        installation, transport=refused.transport, max_throttle_wait=BACKGROUND_THROTTLE_WAIT, sleep=pytest.fail
+    )
+    with pytest.raises(DeferredError) as caught:
+        client.get_invoice(48213)
+    assert caught.value.waiting_for == WAIT_EDUFRAME
+    assert caught.value.not_before == installation.eduframe_throttled_until

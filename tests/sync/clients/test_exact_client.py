@@ -12,7 +12,15 @@ import pytest
 from django.utils import timezone
 
 from plugin.models import ExactConnection
-from sync.errors import AmbiguousError, AuthError, FunctionalError, RetryableError
+from sync.errors import (
+    WAIT_EXACT_DAY,
+    WAIT_EXACT_MINUTE,
+    AmbiguousError,
+    AuthError,
+    DeferredError,
+    FunctionalError,
+    RetryableError,
+)
 from sync.exact.client import ExactClient
 from tests.factories import InstallationFactory
 from tests.sync.clients.conftest import exact_error, odata, token_answer
@@ -237,38 +245,32 @@ def _epoch_ms(moment: datetime) -> str:
     return str(int(moment.timestamp() * 1000))
 
 
-def test_a_minutely_429_is_waited_out_once_then_retried(connection, router):
-    reset = datetime.now(UTC) + timedelta(seconds=30)
+def test_a_minutely_429_is_deferred_to_the_reset_exact_announced_without_waiting(connection, router):
+    reset = datetime.now(UTC) + timedelta(seconds=6)  # a window of Exact's choosing, not an assumed minute
     headers = {"X-RateLimit-Minutely-Remaining": "0", "X-RateLimit-Minutely-Reset": _epoch_ms(reset)}
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", [httpx.Response(429, headers=headers), odata()])
-    client = _client(connection, router)
-    waits = []
-    client.sleep = waits.append
-    assert client.journals(DIV) == []
-    assert len(waits) == 1
-    assert 29 <= waits[0] <= 31
+    with pytest.raises(DeferredError) as caught:
+        _client(connection, router).journals(DIV)
+    assert caught.value.waiting_for == WAIT_EXACT_MINUTE
+    assert abs((caught.value.not_before - reset).total_seconds()) < 0.01
+    assert len(router.requests) == 1  # not sent again: the work goes back to the database
 
 
-def test_a_second_429_is_retryable_after_the_reset(connection, router):
-    reset = datetime.now(UTC) + timedelta(seconds=30)
-    headers = {"X-RateLimit-Minutely-Remaining": "0", "X-RateLimit-Minutely-Reset": _epoch_ms(reset)}
-    router.add("GET", f"/api/v1/{DIV}/financial/Journals", httpx.Response(429, headers=headers))
-    client = _client(connection, router)
-    client.sleep = lambda seconds: None
-    with pytest.raises(RetryableError) as caught:
-        client.journals(DIV)
-    assert 25 <= caught.value.retry_after <= 31
-
-
-def test_a_daily_429_is_not_waited_for(connection, router):
+def test_a_daily_429_is_deferred_to_the_daily_reset(connection, router):
     reset = datetime.now(UTC) + timedelta(hours=5)
     headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": _epoch_ms(reset)}
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", httpx.Response(429, headers=headers))
-    client = _client(connection, router)
-    client.sleep = lambda seconds: pytest.fail("must not wait hours inside a booking")
-    with pytest.raises(RetryableError) as caught:
-        client.journals(DIV)
+    with pytest.raises(DeferredError) as caught:
+        _client(connection, router).journals(DIV)
+    assert caught.value.waiting_for == WAIT_EXACT_DAY
     assert caught.value.retry_after > 4 * 3600
+
+
+def test_a_429_without_a_reset_header_is_an_ordinary_retry_not_a_guessed_minute(connection, router):
+    router.add("GET", f"/api/v1/{DIV}/financial/Journals", httpx.Response(429))
+    with pytest.raises(RetryableError) as caught:
+        _client(connection, router).journals(DIV)
+    assert not isinstance(caught.value, DeferredError)
 
 
 def test_it_stores_the_rate_limit_headers_on_the_connection(connection, router):
@@ -288,18 +290,15 @@ def test_it_stores_the_rate_limit_headers_on_the_connection(connection, router):
     assert stored.last_success_at is not None
 
 
-def test_it_waits_for_the_minutely_reset(connection, router):
+def test_a_spent_minute_defers_the_call_to_the_stored_reset_without_sending_it(connection, router):
     connection.minutely_remaining = 0
     connection.minutely_reset_at = timezone.now() + timedelta(seconds=20)
     connection.save()
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", odata())
-    client = _client(connection, router)
-    waits = []
-    client.sleep = waits.append
-    client.journals(DIV)
-    assert len(waits) == 1
-    assert 19 <= waits[0] <= 20.5
-    assert len(router.requests) == 1
+    with pytest.raises(DeferredError) as caught:
+        _client(connection, router).journals(DIV)
+    assert caught.value.not_before == connection.minutely_reset_at
+    assert router.requests == []
 
 
 def test_two_clients_share_one_minutely_budget(connection, router):
@@ -308,20 +307,39 @@ def test_two_clients_share_one_minutely_budget(connection, router):
     connection.save()
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", odata())
     first, second = _client(connection, router), _client(ExactConnection.objects.get(pk=connection.pk), router)
-    waits = []
-    first.sleep = second.sleep = waits.append
     first.journals(DIV)
-    second.journals(DIV)
-    assert len(waits) == 1  # the second found the last call of the minute taken
+    with pytest.raises(DeferredError):
+        second.journals(DIV)  # the first took the last call of the minute
+    assert len(router.requests) == 1
 
 
 def test_it_refuses_when_the_daily_budget_is_used_up(connection, router):
     connection.daily_remaining = 0
     connection.daily_reset_at = timezone.now() + timedelta(hours=3)
     connection.save()
-    with pytest.raises(RetryableError) as caught:
+    with pytest.raises(DeferredError) as caught:
         _client(connection, router).journals(DIV)
+    assert caught.value.waiting_for == WAIT_EXACT_DAY
     assert 10790 <= caught.value.retry_after <= 10800
+    assert router.requests == []
+
+
+@pytest.mark.parametrize(
+    ("remaining", "reset_in", "fits"),
+    [(3, 20, True), (2, 20, False), (0, -1, True), (None, None, True)],
+    ids=["enough", "too-few", "window-over", "unknown"],
+)
+def test_a_booking_starts_only_when_the_known_budget_holds_all_its_calls(connection, router, remaining, reset_in, fits):
+    connection.minutely_remaining = remaining
+    connection.minutely_reset_at = None if reset_in is None else timezone.now() + timedelta(seconds=reset_in)
+    connection.save()
+    client = _client(connection, router)
+    if fits:
+        client.budget_fits(3)
+    else:
+        with pytest.raises(DeferredError) as caught:
+            client.budget_fits(3)
+        assert caught.value.not_before == connection.minutely_reset_at
     assert router.requests == []
 
 

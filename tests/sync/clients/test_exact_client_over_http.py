@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from plugin.models import ExactConnection
-from sync.errors import AmbiguousError, AuthError, FunctionalError
+from sync.errors import WAIT_EXACT_MINUTE, AmbiguousError, AuthError, DeferredError, FunctionalError
 from sync.exact.client import ExactClient
 from sync.exact.lookups import ExactLookups
 from tests.factories import ExactConnectionFactory, InstallationFactory
@@ -165,37 +165,33 @@ def test_a_lost_refresh_answer_leaves_the_connection_needing_reconnect(exact):
     assert ExactConnection.objects.get(pk=connection.pk).status == ExactConnection.Status.NEEDS_RECONNECT
 
 
-def test_it_waits_out_a_minute_used_up_by_another_app(exact):
+def test_a_minute_used_up_by_another_app_defers_to_the_reset_the_simulator_announced(exact):
     state, connection, client = exact
     state.clock.freeze()
     state.consume_budget(DIV, 60, minutely=True)
-    waits = []
-    client.sleep = lambda seconds: waits.append(state.clock.advance(seconds + 1))
-    assert client.journals(DIV)
-    assert len(waits) == 1
-    assert ExactConnection.objects.get(pk=connection.pk).minutely_remaining is not None
+    with pytest.raises(DeferredError) as caught:
+        client.journals(DIV)
+    stored = ExactConnection.objects.get(pk=connection.pk)
+    assert caught.value.not_before == stored.minutely_reset_at
 
 
-def test_it_waits_for_the_reset_once_its_own_calls_used_up_the_minute(exact):
+def test_once_its_own_calls_used_up_the_minute_the_next_call_is_deferred_unsent(exact):
     state, connection, client = exact
     state.clock.freeze()
     client.journals(DIV)
     state.consume_budget(DIV, 59 - 1, minutely=True)  # with our one call: 59 used, one left
     client.journals(DIV)  # the last call of the minute: the stored budget says 0 now
-    waits = []
-    client.sleep = lambda seconds: waits.append(state.clock.advance(seconds + 1))
-    client.journals(DIV)
-    assert len(waits) == 1
-    assert state.counts().get("GET financial/Journals", 0) == 3
+    with pytest.raises(DeferredError):
+        client.journals(DIV)
+    assert state.counts().get("GET financial/Journals", 0) == 2
 
 
-def test_an_injected_429_makes_it_wait_for_the_minutely_reset_and_retry_once(exact):
+def test_an_injected_429_defers_to_the_minutely_reset_it_announces_without_a_second_call(exact):
     state, connection, client = exact
     state.clock.freeze()
     state.inject_fault("GET financial/Journals", "429")
-    waits = []
-    client.sleep = lambda seconds: waits.append(seconds) or state.clock.advance(seconds + 1)
-    assert client.journals(DIV)
-    assert len(waits) == 1
-    assert 0 < waits[0] <= 61
-    assert state.counts()["GET financial/Journals"] == 2
+    with pytest.raises(DeferredError) as caught:
+        client.journals(DIV)
+    assert caught.value.waiting_for == WAIT_EXACT_MINUTE
+    assert 0 < caught.value.retry_after <= 61
+    assert state.counts()["GET financial/Journals"] == 1

@@ -3,6 +3,8 @@ values, accounts switched in Eduframe, entries already gone, invoices worth noth
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from sync.exact.client import ExactClient
@@ -80,7 +82,9 @@ def test_an_invoice_moved_to_another_account_moves_its_entry_in_place(world):
     world.sync(invoice)
     entry_id = world.entry(invoice)["EntryID"]
     other = world.account(name="Zuid B.V.", email="finance@zuid.example")
-    world.eduframe.tables["invoices"][invoice["id"]]["account_id"] = other["id"]
+    row = world.eduframe.tables["invoices"][invoice["id"]]
+    # As Eduframe does on any edit: the invoice's updated_at moves with the new account.
+    row.update(account_id=other["id"], updated_at=row["updated_at"] + timedelta(seconds=1))
     world.sync(invoice)
     entry = world.entry(invoice)
     assert entry["EntryID"] == entry_id
@@ -128,6 +132,8 @@ def test_moving_an_invoice_to_another_account_keeps_eduframes_payment_reference(
     world.sync(invoice)
     reference = world.entry(invoice)["PaymentReference"]
     other = world.account(name="Zuid B.V.", email="finance@zuid.example")
-    world.eduframe.tables["invoices"][invoice["id"]]["account_id"] = other["id"]
+    row = world.eduframe.tables["invoices"][invoice["id"]]
+    # As Eduframe does on any edit: the invoice's updated_at moves with the new account.
+    row.update(account_id=other["id"], updated_at=row["updated_at"] + timedelta(seconds=1))
     world.sync(invoice)
     assert world.entry(invoice)["PaymentReference"] == reference

@@ -21,11 +21,21 @@ def installation(db):
     return installation
 
 
+@pytest.fixture(autouse=True)
+def roomy_dispatcher(settings):
+    """Triggers are about what is asked for; the dispatcher's limits have their own tests (test_dispatch.py)."""
+    settings.SYNC_TASKS_PER_TENANT = 50
+    settings.SYNC_TASKS_IN_FLIGHT = 200
+
+
 @pytest.fixture
 def sync_delay():
-    """`sync_invoice_task.delay`, patched at the seam: what would have been sent to the broker."""
-    with patch.object(tasks.sync_invoice_task, "delay", autospec=True) as delay:
-        yield delay
+    """The dispatcher's send of `sync_invoice_task(record_id, trigger)`, patched at the seam: what would have
+    been sent to the broker (catch-up work goes with a lower priority, the rest with `delay`)."""
+    from sync.services import invoice_dispatch
+
+    with patch.object(invoice_dispatch, "_send", autospec=True) as send:
+        yield send
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_resync_all_starts_a_reconciliation_of_the_selected_installation(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         _action(staff_client, "plugin_installation", "resync_all", [installation.pk])
-    reconcile_delay.assert_called_once_with(installation.pk)
+    reconcile_delay.assert_called_once_with(installation.pk, None)
 
 
 def test_retry_all_that_need_attention_requeues_them(

@@ -26,7 +26,8 @@ def test_it_creates_a_pending_record_and_sends_the_task_only_after_commit(
         sync_delay.assert_not_called()
     assert record.state == State.PENDING
     assert len(callbacks) == 1
-    callbacks[0]()
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()  # the dispatcher, after the commit: it sends the task after its own commit
     sync_delay.assert_called_once_with(record.pk, "webhook")
 
 

@@ -24,9 +24,10 @@ def invoice_sync():
         yield service
 
 
-def test_the_sync_task_hands_the_record_to_the_booking_service(invoice_sync):
-    tasks.sync_invoice_task(7, "webhook")
-    invoice_sync.assert_called_once_with(record_id=7, trigger="webhook")
+def test_the_sync_task_hands_the_record_to_the_booking_service(installation, invoice_sync):
+    record = InvoiceRecordFactory(installation=installation, state=State.PENDING)
+    tasks.sync_invoice_task(record.pk, "webhook")
+    invoice_sync.assert_called_once_with(record_id=record.pk, trigger="webhook")
 
 
 def test_the_tasks_are_acknowledged_late_and_time_limited_from_settings():
@@ -36,21 +37,16 @@ def test_the_tasks_are_acknowledged_late_and_time_limited_from_settings():
         assert task.time_limit == settings.CELERY_TASK_TIME_LIMIT
 
 
-def test_only_retryable_errors_are_retried_with_backoff_and_a_cap():
-    task = tasks.sync_invoice_task
-    assert task.autoretry_for == (RetryableError,)
-    assert (task.retry_backoff, task.retry_jitter, task.max_retries) == (True, True, 5)
-
-
-def test_a_retryable_error_that_outlasts_the_retries_leaves_the_invoice_for_the_retry_scan(installation, invoice_sync):
+def test_a_retryable_error_escaping_the_booking_is_not_retried_by_celery_but_left_due_later(installation, invoice_sync):
     record = InvoiceRecordFactory(installation=installation, state=State.PENDING)
     invoice_sync.side_effect = RetryableError("Exact Online answered 503.")
     result = tasks.sync_invoice_task.apply(args=(record.pk, "webhook"))
     assert result.failed()
-    assert invoice_sync.call_count == 6  # the first try and five retries
+    assert invoice_sync.call_count == 1  # the dispatcher sends it again when due, not Celery
     record.refresh_from_db()
     assert (record.state, record.error_kind) == (State.PENDING, InvoiceRecord.ErrorKind.RETRYABLE)
-    assert record.next_retry_at > timezone.now() + timedelta(minutes=20)
+    assert record.due_at == record.next_retry_at > timezone.now() + timedelta(minutes=20)
+    assert record.queued_at is None
     assert "Exact Online answered 503." in record.reason
 
 
@@ -91,7 +87,9 @@ def test_the_reconcile_task_skips_an_installation_that_is_not_ready(installation
     service.assert_not_called()
 
 
-def test_the_beat_reconciles_only_installations_that_are_ready(installation, reconcile_delay):
+def test_the_beat_reconciles_only_installations_that_are_ready(
+    installation, reconcile_delay, django_capture_on_commit_callbacks
+):
     InstallationFactory()  # not connected
     inactive = InstallationFactory(is_active=False)
     ExactConnectionFactory(installation=inactive)
@@ -99,12 +97,26 @@ def test_the_beat_reconciles_only_installations_that_are_ready(installation, rec
     paused = InstallationFactory()
     ExactConnectionFactory(installation=paused, status=ExactConnection.Status.NEEDS_RECONNECT)
     GlobalSettingsFactory(installation=paused, sync_from=date(2026, 1, 1))
-    assert tasks.reconcile_installations() == 1
-    reconcile_delay.assert_called_once_with(installation.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.reconcile_installations() == 1
+    reconcile_delay.assert_called_once_with(installation.pk, None)
 
 
 def test_the_beat_retry_scan_enqueues_due_invoices(installation, sync_delay, django_capture_on_commit_callbacks):
-    InvoiceRecordFactory(installation=installation, state=State.PENDING, next_retry_at=timezone.now())
+    now = timezone.now()
+    InvoiceRecordFactory(installation=installation, state=State.PENDING, next_retry_at=now, due_at=now)
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.retry_due_invoices() == 1
     assert sync_delay.call_count == 1
+
+
+def test_a_task_that_finds_the_invoice_held_leaves_it_queued_for_the_dispatcher_to_send_again(installation):
+    # A worker killed mid-booking leaves its claim; the redelivered task finds it held and does not run.
+    now = timezone.now()
+    record = InvoiceRecordFactory(
+        installation=installation, state=State.PENDING, due_at=now, queued_at=now,
+        claimed_until=now + timedelta(minutes=10), claim_token="dead-worker",
+    )  # fmt: skip
+    tasks.sync_invoice_task(record.pk, "webhook")
+    record.refresh_from_db()
+    assert (record.due_at, record.queued_at) == (now, now)  # sent again once the claim has expired

@@ -1,0 +1,212 @@
+"""The one way into the broker: hand due invoices to the workers, fairly, within each tenant's budget.
+
+The database holds the schedule (InvoiceRecord.due_at / queued_at / priority). The dispatcher:
+- sends at most one task per invoice: a record is sent only by the conditional UPDATE that sets its
+  `queued_at` (rows == 1 wins), and `queued_at` is cleared when its task ends;
+- gives each tenant at most `SYNC_TASKS_PER_TENANT` tasks at once and everybody together at most
+  `SYNC_TASKS_IN_FLIGHT`, taking tenants round-robin (the one dispatched longest ago first), so the
+  broker's depth is bounded by worker slots and tenants, never by a backlog;
+- sends nothing for a tenant whose Exact budget (from Exact's headers, shared by every process) or
+  Eduframe Retry-After forbids it: it marks what the work waits for and when it may run (TenantQueue.wake_at,
+  the reset Exact announced); no worker ever sleeps on a budget.
+It runs after every request (on commit), after every sync task (so under load a reset is taken up within
+one booking's time), and on beat every RETRY_SCAN_EVERY_SECONDS (a lone tenant's reset, retries that came
+due, a task lost with a purged broker). No wake-up is sent with an ETA: a worker holding an ETA task on
+Redis with prefetch 1 fetches nothing else until it runs, which is the sleeping worker again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from plugin.models import ExactConnection, Installation
+from sync.errors import WAIT_EDUFRAME
+from sync.exact.budget import BUDGET_FIELDS, budget_deferral
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt, TenantQueue
+
+logger = logging.getLogger(__name__)
+State, Priority = InvoiceRecord.State, InvoiceRecord.Priority
+
+# Exact calls the cheapest booking of a record needs (see booking_calls_estimate): a record not in Exact yet
+# needs its document, attachment and entry; one already booked at least one call, or none when unchanged.
+CALLS_NEW_ENTRY = 3
+CALLS_ACCOUNT_CHECK = 1
+CALLS_NEW_ACCOUNT = 2
+CALLS_CHANGED_ENTRY = 1
+# A sent task starts well within this with a bounded broker; after it, an unclaimed invoice's task is lost.
+QUEUED_GRACE = timedelta(minutes=2)
+# Redis: 0 is served first, 9 last (kombu's priority steps 0, 3, 6, 9); other brokers ignore it.
+CATCH_UP_TASK_PRIORITY = 9
+
+
+def booking_calls_estimate(*, record: InvoiceRecord, known_customer: bool) -> int:
+    """The Exact calls a booking of this record costs at least: sent only when the budget holds them."""
+    if record.exact_entry_id:
+        return CALLS_CHANGED_ENTRY
+    return CALLS_NEW_ENTRY + (CALLS_ACCOUNT_CHECK if known_customer else CALLS_NEW_ACCOUNT)
+
+
+def _free(now: datetime) -> Q:
+    """Records with no live task: none sent, or one sent a while ago whose invoice nobody holds.
+
+    A task lost with a purged broker, or redelivered after its worker was killed mid-booking (it then finds
+    the dead worker's claim and does not run), leaves `queued_at` set: once QUEUED_GRACE has passed and no
+    claim holds the invoice (invoice_claim.py decides how long a dead worker's claim lasts), the invoice is
+    sent again. A running task holds its claim, so it is never doubled.
+    """
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return Q(queued_at__isnull=True) | (Q(queued_at__lt=now - QUEUED_GRACE) & unclaimed)
+
+
+def _in_flight(now: datetime) -> Q:
+    return Q(queued_at__isnull=False) & ~_free(now)
+
+
+def _due(now: datetime):
+    return InvoiceRecord.objects.filter(_free(now), due_at__lte=now, installation__is_active=True)
+
+
+def invoices_dispatch(*, installation_id: int | None = None) -> int:
+    """Send due work to the broker within the slots and budgets; the named tenant first. Return tasks sent."""
+    now = timezone.now()
+    room = settings.SYNC_TASKS_IN_FLIGHT - InvoiceRecord.objects.filter(_in_flight(now)).count()
+    sent = 0
+    for tenant in _tenants_in_turn(now, first=installation_id):
+        if sent >= room:
+            break
+        sent += _tenant_dispatch(tenant, now, limit=room - sent)
+    return sent
+
+
+def _tenants_in_turn(now: datetime, *, first: int | None) -> list[int]:
+    """Tenants with due work in turn: `first`, then those with new or changed invoices (a webhook's invoice
+    does not queue behind other tenants' catch-up), each group round-robin (served longest ago first)."""
+    due = _due(now)
+    ids = set(due.values_list("installation_id", flat=True).distinct())
+    changed = set(due.filter(priority=Priority.CHANGED).values_list("installation_id", flat=True).distinct())
+    last = dict(
+        TenantQueue.objects.filter(installation_id__in=ids).values_list("installation_id", "last_dispatched_at")
+    )
+    never = datetime.min.replace(tzinfo=now.tzinfo)
+    return sorted(ids, key=lambda i: (i != first, i not in changed, last.get(i) or never, i))
+
+
+def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
+    queue, _ = TenantQueue.objects.get_or_create(installation_id=installation_id)
+    with transaction.atomic():
+        # One dispatcher per tenant at a time; another process busy with this tenant does its work.
+        locked = TenantQueue.objects.select_for_update(skip_locked=True).filter(pk=queue.pk).first()
+        if locked is None:
+            return 0
+        records = InvoiceRecord.objects.filter(installation_id=installation_id)
+        slots = min(limit, settings.SYNC_TASKS_PER_TENANT - records.filter(_in_flight(now)).count())
+        if slots <= 0:
+            return 0
+        picked = _pick(installation_id, now, slots, locked)
+        if picked:
+            TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
+        for record_id, trigger in picked:
+            transaction.on_commit(lambda r=record_id, t=trigger: _send(r, t))
+    return len(picked)
+
+
+def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -> list[tuple[int, str]]:
+    """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls."""
+    budget = ExactConnection.objects.filter(installation_id=installation_id).values(*BUDGET_FIELDS).first() or {}
+    _learn_window(queue, budget.get("minutely_reset_at"))
+    throttled = Installation.objects.filter(pk=installation_id).values_list("eduframe_throttled_until", flat=True)[0]
+    if throttled and throttled > now:
+        _wait(installation_id, now, queue, throttled, WAIT_EDUFRAME)
+        return []
+    known = set(
+        AccountLink.objects.filter(installation_id=installation_id).values_list("eduframe_account_id", flat=True)
+    )
+    line = _due(now).filter(installation_id=installation_id).order_by("priority", "due_at", "id")
+    picked: list[tuple[int, str]] = []
+    for record in line[: slots * 4]:
+        calls = booking_calls_estimate(record=record, known_customer=record.eduframe_account_id in known)
+        deferral = budget_deferral(budget, calls=calls, now=now)
+        if deferral is not None:
+            _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
+            break
+        if InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(queued_at=now, waiting_for="") == 1:
+            picked.append((record.pk, record.due_trigger or SyncAttempt.Trigger.RETRY))
+        if len(picked) >= slots:
+            break
+    return picked
+
+
+def _wait(installation_id: int, now: datetime, queue: TenantQueue, until: datetime, waiting_for: str) -> None:
+    """Show what the tenant's due work waits for and from when it may run (the next dispatch after it sends)."""
+    _due(now).filter(installation_id=installation_id).exclude(waiting_for=waiting_for).update(waiting_for=waiting_for)
+    if queue.wake_at != until:
+        TenantQueue.objects.filter(pk=queue.pk).update(wake_at=until)
+
+
+def _learn_window(queue: TenantQueue, reset: datetime | None) -> None:
+    """Remember the length of Exact's rate-limit window from two successive resets it announced."""
+    previous = queue.last_minutely_reset_at
+    if reset is None or reset == previous:
+        return
+    changes: dict = {"last_minutely_reset_at": reset}
+    if previous is not None and reset > previous:
+        gap = (reset - previous).total_seconds()
+        # Idle windows make a gap a multiple of the window: the smallest gap seen is the window.
+        if queue.window_seconds is None or gap < queue.window_seconds:
+            changes["window_seconds"] = gap
+    TenantQueue.objects.filter(pk=queue.pk).update(**changes)
+
+
+def _send(record_id: int, trigger: str) -> None:
+    """Send the task; catch-up work at a lower broker priority, so that a webhook's invoice (and the webhook's
+    own task) never waits behind the tasks of other tenants' catch-up (Redis serves priorities in order)."""
+    from sync.tasks import sync_invoice_task
+
+    if trigger == SyncAttempt.Trigger.RECONCILE:
+        sync_invoice_task.apply_async(args=(record_id, trigger), priority=CATCH_UP_TASK_PRIORITY)
+    else:
+        sync_invoice_task.delay(record_id, trigger)
+
+
+def invoice_task_started(*, record_id: int):
+    """The `due_at` a task found when it started: compared when it ends, to see whether someone asked again."""
+    return InvoiceRecord.objects.filter(pk=record_id).values_list("due_at", flat=True).first()
+
+
+def invoice_task_finished(*, record_id: int, due_at_seen) -> None:
+    """Free the record's task slot and set its next due moment from what the sync left on the record.
+
+    Pending with a retry time (a budget's reset, a backoff): due then. Otherwise done, unless someone asked
+    again while the task ran (`due_at` moved): then it stays due and is sent once more.
+    """
+    row = InvoiceRecord.objects.filter(pk=record_id).values("state", "next_retry_at", "error_kind").first()
+    if row is None:
+        return
+    retry_at = row["next_retry_at"] if row["state"] == State.PENDING else None
+    unchanged = InvoiceRecord.objects.filter(pk=record_id, due_at=due_at_seen) if due_at_seen else None
+    if unchanged is not None and unchanged.update(queued_at=None, due_at=retry_at) == 1:
+        return
+    if retry_at is not None:
+        # A retry time the booking set must not be lost when the schedule moved meanwhile.
+        InvoiceRecord.objects.filter(pk=record_id, due_at__isnull=True).update(due_at=retry_at)
+    InvoiceRecord.objects.filter(pk=record_id).update(queued_at=None)
+
+
+def webhook_event_request(*, event_id: int) -> None:
+    """Have a stored webhook processed (after the commit); it marks its invoice due through invoice_queue."""
+    from sync.tasks import process_webhook_event_task
+
+    transaction.on_commit(lambda: process_webhook_event_task.delay(event_id))
+
+
+def reconcile_request(*, installation_id: int, since: str | None = None) -> None:
+    """Ask for one installation's reconciliation (after the commit)."""
+    from sync.tasks import reconcile_installation_task
+
+    transaction.on_commit(lambda: reconcile_installation_task.delay(installation_id, since))

@@ -1,0 +1,170 @@
+"""Fair scheduling with a real worker: a tenant held up by its Exact budget never holds up another tenant.
+
+One `--pool=solo` worker process: if it slept until tenant A's window reset, tenant B's invoice could not be
+booked before that reset. The Exact simulator's window is shortened (announced in its reset headers).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from amqp.exceptions import ChannelError
+from django.utils import timezone
+from kombu import Connection
+
+from plugin.models import ExactConnection
+from sync.models import InvoiceRecord, SyncAttempt
+from sync.services.invoice_dispatch import invoices_dispatch
+from sync.services.invoice_queue import invoice_enqueue
+from sync.services.reconcile import installation_reconcile
+from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+DIVISION_A, DIVISION_B = 2000001, 2000002
+WINDOW_SECONDS, CALLS_PER_WINDOW = 20, 10  # two bookings of one customer fit in a window, the third waits
+BACKLOG = 4
+State = InvoiceRecord.State
+
+
+def _tenant(exact_sandbox, slug: str, division: int):
+    exact_sandbox.state.seed_division(division, f"{slug} B.V.")
+    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
+    installation = InstallationFactory(educator_slug=slug, eduframe_access_token="demo-token")
+    ExactConnectionFactory(
+        installation=installation,
+        base_url=exact_sandbox.url,
+        status=ExactConnection.Status.CONNECTED,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=timezone.now() + timedelta(seconds=600),
+        tokens_issued_at=timezone.now(),
+    )
+    GlobalSettingsFactory(
+        installation=installation,
+        division=division,
+        journal_code="70",
+        ledger_code="8000",
+        sync_from=timezone.localdate() - timedelta(days=60),
+    )
+    return installation
+
+
+@pytest.fixture
+def world(celery_worker, exact_sandbox, eduframe_sandbox):
+    """Tenants A and B (one Eduframe, two Exact divisions); A then gets a backlog that B does not ask for."""
+    exact_sandbox.state.limits.window_seconds = WINDOW_SECONDS
+    exact_sandbox.state.limits.minutely_limit = CALLS_PER_WINDOW
+    a, b = _tenant(exact_sandbox, "tenant-a", DIVISION_A), _tenant(exact_sandbox, "tenant-b", DIVISION_B)
+    # Saving their settings started each tenant's first reconciliation: let both find nothing yet.
+    wait_for(
+        lambda: celery_worker.log().count("invoices queued by reconciliation") >= 2,
+        what="the tenants' first reconciliations",
+    )
+    eduframe = eduframe_sandbox.state
+    vat = eduframe.add_vat("21% BTW", "21")
+    account = eduframe.add_account("Noord Consultancy B.V.", email="finance@noord.example")
+    item = {"name": "Projectmanagement Basis", "units": 1, "unit_price": "595.00", "invoice_vat_id": vat["id"]}
+    backlog = [eduframe.add_invoice(account["id"], [item], status="open") for _ in range(BACKLOG)]
+    return {
+        "a": a,
+        "b": b,
+        "backlog": backlog,
+        "new": lambda: eduframe.add_invoice(account["id"], [item], status="open"),
+    }
+
+
+def _beat_then(predicate):
+    """Play beat's dispatcher run (every RETRY_SCAN_EVERY_SECONDS in production), then check `predicate`."""
+
+    def check():
+        invoices_dispatch()
+        return predicate()
+
+    return check
+
+
+def _waiting_for_the_minute(installation):
+    return InvoiceRecord.objects.filter(
+        installation=installation, state=State.PENDING, waiting_for=InvoiceRecord.WaitingFor.EXACT_MINUTE
+    ).first()
+
+
+def _broker_depth(queue: str) -> int:
+    from django.conf import settings
+
+    with Connection(settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+        try:
+            return conn.default_channel.queue_declare(queue, passive=True).message_count
+        except ChannelError:  # Redis keeps no empty list: a queue never used or drained is "not found"
+            return 0
+
+
+def test_tenant_b_is_booked_at_once_while_tenant_a_waits_for_its_exact_window(celery_worker, world, exact_sandbox):
+    a, b = world["a"], world["b"]
+    installation_reconcile(installation=a, trigger=SyncAttempt.Trigger.RECONCILE)  # A's catch-up
+    waiting = wait_for(lambda: _waiting_for_the_minute(a), timeout=60, what="tenant A to wait for its Exact window")
+    reset_a = ExactConnection.objects.get(installation=a).minutely_reset_at
+    if reset_a - timezone.now() < timedelta(seconds=6):
+        # Too close to A's reset to tell a prompt booking from a sleeping worker: take A's next wait.
+        wait_for(lambda: timezone.now() > reset_a, timeout=30, what="A's window to pass")
+        waiting = wait_for(
+            _beat_then(lambda: timezone.now() > reset_a + timedelta(seconds=1) and _waiting_for_the_minute(a)),
+            timeout=60,
+            what="tenant A to wait again",
+        )
+        reset_a = ExactConnection.objects.get(installation=a).minutely_reset_at
+
+    invoice = world["new"]()
+    asked = timezone.now()
+    invoice_enqueue(installation=b, eduframe_invoice_id=invoice["id"], trigger=SyncAttempt.Trigger.WEBHOOK)
+    booked_b = wait_for(
+        lambda: InvoiceRecord.objects.filter(
+            installation=b, eduframe_invoice_id=invoice["id"], state=State.BOOKED
+        ).first(),
+        timeout=30,
+        what="tenant B's invoice to be booked",
+    )
+    assert booked_b.booked_at < reset_a, "B waited for A's window: a worker slept on A's budget"
+    assert booked_b.booked_at - asked < timedelta(seconds=5)
+    assert not InvoiceRecord.objects.filter(installation=b).exclude(pk=booked_b.pk).exists()
+    waiting.refresh_from_db()
+    assert waiting.state == State.PENDING  # A was still waiting when B was booked
+
+    # A's backlog is booked as its windows allow: each invoice exactly once, and never a 429.
+    wait_for(
+        _beat_then(lambda: InvoiceRecord.objects.filter(installation=a, state=State.BOOKED).count() == BACKLOG),
+        timeout=4 * WINDOW_SECONDS + 30,
+        interval=2,
+        what="tenant A's backlog to be booked",
+    )
+    snapshot = exact_sandbox.state.snapshot()["divisions"]
+    refs = [entry["YourRef"] for entry in snapshot[str(DIVISION_A)]["entries"]]
+    assert sorted(refs) == sorted(invoice["number"] for invoice in world["backlog"])
+    assert [r for r in exact_sandbox.state.request_log if r["status"] == 429] == []
+
+
+def test_a_catch_up_keeps_the_broker_shallow_and_reconciling_again_queues_nothing_twice(
+    celery_worker, world, exact_sandbox, settings
+):
+    a = world["a"]
+    depths = []
+    wait_for(lambda: _broker_depth(celery_worker.queue) == 0, what="an empty queue before the catch-up")
+    for _ in range(3):  # beat's reconciliation, run again while the catch-up waits for its window
+        installation_reconcile(installation=a, trigger=SyncAttempt.Trigger.RECONCILE)
+        depths.append(_broker_depth(celery_worker.queue))
+        in_flight = InvoiceRecord.objects.filter(installation=a, queued_at__isnull=False).count()
+        assert in_flight <= settings.SYNC_TASKS_PER_TENANT
+    # Its one task and at most one wake-up, where a task per invoice per reconciliation would be 3 x BACKLOG.
+    assert max(depths) <= settings.SYNC_TASKS_PER_TENANT + 1
+    wait_for(
+        _beat_then(lambda: InvoiceRecord.objects.filter(installation=a, state=State.BOOKED).count() == BACKLOG),
+        timeout=4 * WINDOW_SECONDS + 30,
+        interval=2,
+        what="tenant A's backlog to be booked",
+    )
+    created = SyncAttempt.objects.filter(invoice__installation=a, outcome=SyncAttempt.Outcome.CREATED)
+    assert created.count() == BACKLOG  # each invoice booked once, whatever asked for it how often
+    assert len(exact_sandbox.state.snapshot()["divisions"][str(DIVISION_A)]["entries"]) == BACKLOG
