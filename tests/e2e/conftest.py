@@ -119,6 +119,20 @@ def celery_worker(transactional_db, exact_sandbox, eduframe_sandbox, tmp_path):
         print(f"----- celery worker log ({worker.log_path}) -----\n{worker.log()}")
 
 
+def beat_then(predicate):
+    """Play beat's dispatcher run (every RETRY_SCAN_EVERY_SECONDS in production), then check `predicate`.
+
+    The e2e tests run workers without beat; a retry whose time came is sent by this run, as beat would.
+    """
+    from sync.services.invoice_dispatch import invoices_dispatch
+
+    def check():
+        invoices_dispatch()
+        return predicate()
+
+    return check
+
+
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "the condition"):
     """Poll until `predicate()` returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

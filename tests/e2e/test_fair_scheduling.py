@@ -15,12 +15,11 @@ from kombu import Connection
 
 from plugin.models import ExactConnection
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.invoice_dispatch import invoices_dispatch
 from sync.services.invoice_queue import invoice_enqueue
 from sync.services.reconcile import installation_reconcile
 from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
 
-from .conftest import wait_for
+from .conftest import beat_then, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 DIVISION_A, DIVISION_B = 2000001, 2000002
@@ -76,16 +75,6 @@ def world(celery_worker, exact_sandbox, eduframe_sandbox):
     }
 
 
-def _beat_then(predicate):
-    """Play beat's dispatcher run (every RETRY_SCAN_EVERY_SECONDS in production), then check `predicate`."""
-
-    def check():
-        invoices_dispatch()
-        return predicate()
-
-    return check
-
-
 def _waiting_for_the_minute(installation):
     return InvoiceRecord.objects.filter(
         installation=installation, state=State.PENDING, waiting_for=InvoiceRecord.WaitingFor.EXACT_MINUTE
@@ -111,7 +100,7 @@ def test_tenant_b_is_booked_at_once_while_tenant_a_waits_for_its_exact_window(ce
         # Too close to A's reset to tell a prompt booking from a sleeping worker: take A's next wait.
         wait_for(lambda: timezone.now() > reset_a, timeout=30, what="A's window to pass")
         waiting = wait_for(
-            _beat_then(lambda: timezone.now() > reset_a + timedelta(seconds=1) and _waiting_for_the_minute(a)),
+            beat_then(lambda: timezone.now() > reset_a + timedelta(seconds=1) and _waiting_for_the_minute(a)),
             timeout=60,
             what="tenant A to wait again",
         )
@@ -135,7 +124,7 @@ def test_tenant_b_is_booked_at_once_while_tenant_a_waits_for_its_exact_window(ce
 
     # A's backlog is booked as its windows allow: each invoice exactly once, and never a 429.
     wait_for(
-        _beat_then(lambda: InvoiceRecord.objects.filter(installation=a, state=State.BOOKED).count() == BACKLOG),
+        beat_then(lambda: InvoiceRecord.objects.filter(installation=a, state=State.BOOKED).count() == BACKLOG),
         timeout=4 * WINDOW_SECONDS + 30,
         interval=2,
         what="tenant A's backlog to be booked",
@@ -160,7 +149,7 @@ def test_a_catch_up_keeps_the_broker_shallow_and_reconciling_again_queues_nothin
     # Its one task and at most one wake-up, where a task per invoice per reconciliation would be 3 x BACKLOG.
     assert max(depths) <= settings.SYNC_TASKS_PER_TENANT + 1
     wait_for(
-        _beat_then(lambda: InvoiceRecord.objects.filter(installation=a, state=State.BOOKED).count() == BACKLOG),
+        beat_then(lambda: InvoiceRecord.objects.filter(installation=a, state=State.BOOKED).count() == BACKLOG),
         timeout=4 * WINDOW_SECONDS + 30,
         interval=2,
         what="tenant A's backlog to be booked",

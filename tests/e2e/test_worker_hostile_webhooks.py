@@ -88,7 +88,7 @@ def test_made_up_and_malformed_webhooks_cost_no_records_and_the_genuine_invoice_
 def test_while_eduframe_is_down_webhooks_are_stored_and_the_invoice_is_booked_once_it_is_back(
     celery_worker, installation, exact_sandbox, eduframe_sandbox
 ):
-    from sync.services.invoice_queue import invoices_enqueue_due_retries
+    from sync.services.invoice_dispatch import invoices_dispatch
 
     state = eduframe_sandbox.state
     vat = state.add_vat("21% BTW", "21")
@@ -107,12 +107,9 @@ def test_while_eduframe_is_down_webhooks_are_stored_and_the_invoice_is_booked_on
     assert record.state == "pending"
 
     state.clear_faults()
-    InvoiceRecord.objects.filter(pk=record.pk).update(next_retry_at=timezone.now())
-    # What beat's retry scan does every minute; a transaction commits it, so the worker gets the task.
-    from django.db import transaction
-
-    with transaction.atomic():
-        invoices_enqueue_due_retries()
+    # The retry's time has come; then what beat's dispatcher run does every 2 s sends it to the worker.
+    InvoiceRecord.objects.filter(pk=record.pk).update(next_retry_at=timezone.now(), due_at=timezone.now())
+    invoices_dispatch()
     wait_for(
         lambda: InvoiceRecord.objects.filter(pk=record.pk, state="booked").exists(),
         what="the invoice to be booked once Eduframe is back",
