@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from plugin.models import Installation
 from sync.eduframe import entities as e
-from sync.eduframe.tokens import bearer_for, mark_auth_error, renewable
+from sync.eduframe.tokens import bearer_for, clear_auth_error, mark_auth_error, renewable
 from sync.errors import AmbiguousError, AuthError, FunctionalError, NotFoundError, RetryableError
 from sync.http_common import make_http_client as make_shared_client
 
@@ -316,6 +316,7 @@ class EduframeClient:
             token = bearer_for(self.installation, transport=self._transport, rejected=token)
             response = self._send(method, url, token, **kwargs)
         if response.is_success:
+            clear_auth_error(self.installation)
             return response
         raise self._error(response, method, urlsplit(str(response.request.url)).path)
 
