@@ -71,7 +71,7 @@ class GlobalSettingsForm(forms.Form):
     ledger_code = _code_field("Ledger code", required=True, help_text="The revenue account for course lines.")
     journal_code = _code_field("Journal code", required=True, help_text="A sales journal of the division.")
     discount_ledger_code = _code_field(
-        "Discount ledger code", help_text="Optional: the revenue account for discount lines."
+        "Discount ledger", help_text="Optional: the revenue account (ledger code) for discount lines."
     )
 
 

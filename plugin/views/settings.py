@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from monitoring.forms import FIELD as ALERT_FIELD
@@ -27,10 +30,25 @@ from sync.errors import SyncError
 from sync.selectors import backfill_progress
 from sync.services.reconcile import sync_from_estimate
 
+# Before the first save, `Sync from` proposes a week back: the Eduframe article recommends starting with a
+# few days to check the connection, and an administrator who fills in only the codes can still save.
+SYNC_FROM_PROPOSED_DAYS = 7
 
-def _initial(row) -> dict:
+
+def _stored(row) -> dict:
     fields = ("division", "sync_from", "ledger_code", "journal_code", "discount_ledger_code")
     return {field: getattr(row, field) for field in fields}
+
+
+def _initial(row) -> dict:
+    initial = _stored(row)
+    if initial["sync_from"] is None:
+        initial["sync_from"] = _proposed_sync_from()
+    return initial
+
+
+def _proposed_sync_from() -> date:
+    return timezone.localdate() - timedelta(days=SYNC_FROM_PROPOSED_DAYS)
 
 
 @require_http_methods(["GET", "POST"])
@@ -82,7 +100,7 @@ def _save(request, form):
     if sync_from_moves_back(installation=request.installation, new_date=values.sync_from):
         if request.POST.get("confirmed") != "yes":
             return _confirm_sync_from(request, form, values)
-    before = _initial(settings_get(installation=request.installation))
+    before = _stored(settings_get(installation=request.installation))
     global_settings_save(installation=request.installation, values=values)
     summary = changes_summary(_labelled(form, before), _labelled(form, form.cleaned_data))
     audit_record(request=request, action="Settings saved", summary=summary)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from plugin.models import Installation
 from sync.eduframe import entities as e
-from sync.eduframe.tokens import bearer_for, mark_auth_error, renewable
+from sync.eduframe.tokens import bearer_for, clear_auth_error, mark_auth_error, renewable
 from sync.errors import (
     WAIT_EDUFRAME,
     AmbiguousError,
@@ -176,10 +176,22 @@ class EduframeClient:
 
     def invoice_vats(self) -> list[e.InvoiceVat]:
         """Return the tenant's VAT rates."""
+        return self._shared("invoice-vats", self._read_invoice_vats)
+
+    def invoice_vats_with(self, vat_ids) -> list[e.InvoiceVat]:
+        """Return the tenant's VAT rates; read them again when one of `vat_ids` is newer than the cached list.
+
+        A rate the administrator just created in Eduframe must not send its first invoices to "needs attention"
+        until the cache expires."""
+        rates = self.invoice_vats()
+        known = {rate.id for rate in rates}
+        if all(vat_id is None or vat_id in known for vat_id in vat_ids):
+            return rates
+        return self._shared("invoice-vats", self._read_invoice_vats, fresh=True)
+
+    def _read_invoice_vats(self) -> list[e.InvoiceVat]:
         # Reference: https://developer.eduframe.nl/ (Invoice VATs: GET /invoice_vats)
-        return self._shared(
-            "invoice-vats", lambda: [e.InvoiceVat.from_api(row) for row in self._pages("/invoice_vats", {})]
-        )
+        return [e.InvoiceVat.from_api(row) for row in self._pages("/invoice_vats", {})]
 
     def get_catalog_variant(self, variant_id: int) -> e.CatalogVariant | None:
         """Return a catalog variant (a product edition), or None."""
@@ -272,14 +284,14 @@ class EduframeClient:
             self._cache[path] = self._shared(path, lambda: self._get(path, entity))
         return self._cache[path]
 
-    def _shared(self, key: str, fetch):
+    def _shared(self, key: str, fetch, *, fresh: bool = False):
         """Reference data (VAT rates, the VAT field, variants, editions) shared by the tasks of a process.
 
         Each booking would otherwise fetch them again; a few minutes' staleness is harmless for data an
         administrator rarely changes, and it keeps a batch of bookings far below Eduframe's rate limit.
         """
         full_key = f"eduframe:{self.installation.pk}:{settings.EDUFRAME_BASE_URL}:{key}"
-        value = cache.get(full_key)
+        value = None if fresh else cache.get(full_key)
         if value is None:
             value = fetch()
             if value is not None:
@@ -325,6 +337,7 @@ class EduframeClient:
             token = bearer_for(self.installation, transport=self._transport, rejected=token)
             response = self._send(method, url, token, **kwargs)
         if response.is_success:
+            clear_auth_error(self.installation)
             return response
         raise self._error(response, method, urlsplit(str(response.request.url)).path)
 

@@ -61,6 +61,16 @@ def mark_auth_error(installation: Installation, message: str) -> None:
     incidents_check_soon(installation.pk)
 
 
+def clear_auth_error(installation: Installation) -> None:
+    """Eduframe answered with the stored credentials again: forget an earlier refusal (so its incident closes)."""
+    if not installation.eduframe_auth_error or installation.pk is None:
+        return
+    installation.eduframe_auth_error = ""
+    Installation.objects.filter(pk=installation.pk).exclude(eduframe_auth_error="").update(
+        eduframe_auth_error="", updated_at=timezone.now()
+    )
+
+
 def _token(installation: Installation) -> str:
     if not installation.eduframe_access_token:
         raise AuthError("There is no Eduframe token; install the plugin again from Eduframe.")

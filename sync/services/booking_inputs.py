@@ -38,7 +38,7 @@ def plan_for_invoice(*, installation, eduframe, lookups: ExactLookups | None, in
         invoice=invoice,
         account=account,
         vat_number=eduframe.vat_number_of(account) or "",
-        vat_rates={rate.id: rate for rate in eduframe.invoice_vats()},
+        vat_rates={rate.id: rate for rate in eduframe.invoice_vats_with({item.invoice_vat_id for item in items})},
         item_courses={item.id: eduframe.item_course(item) for item in items if item.catalog_variant_id},
         global_settings=global_settings,
         overrides=overrides_get(installation=installation),

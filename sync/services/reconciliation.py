@@ -64,14 +64,19 @@ def _settings(installation: Installation):
     return settings
 
 
-def report_make(*, installation: Installation, year: int, month: int, on_call=None) -> tuple[Report, int, int]:
-    """Read both sides and compare one month (and total the year); return (report, Eduframe calls, Exact calls)."""
+def report_make(
+    *, installation: Installation, year: int, month: int, on_call=None, max_throttle_wait: float | None = None
+) -> tuple[Report, int, int]:
+    """Read both sides and compare one month (and total the year); return (report, Eduframe calls, Exact calls).
+
+    `max_throttle_wait`: how long to wait in place for Eduframe's Retry-After (default: a background task's)."""
     from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
     from sync.exact.client import ExactClient
 
     settings = _settings(installation)
+    wait = BACKGROUND_THROTTLE_WAIT if max_throttle_wait is None else max_throttle_wait
     with (
-        EduframeClient(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe,
+        EduframeClient(installation, max_throttle_wait=wait) as eduframe,
         ExactClient.for_installation(installation) as exact,
     ):
 

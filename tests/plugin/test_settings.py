@@ -35,7 +35,7 @@ def test_it_shows_the_labels_as_in_the_eduframe_article(admin, connected):
         ("sync_from", "Sync from"),
         ("ledger_code", "Ledger code"),
         ("journal_code", "Journal code"),
-        ("discount_ledger_code", "Discount ledger code"),
+        ("discount_ledger_code", "Discount ledger"),
     ):
         assert f'<label for="id_{field}">{label}</label>' in page
         assert f'id="id_{field}"' in page
@@ -177,3 +177,32 @@ def test_a_vat_mapping_save_that_fails_halfway_keeps_the_previous_mapping(instal
     with pytest.raises(DatabaseError):
         vat_mapping_save(installation=installation, rates=rates, choices={1: "2", 2: "1"})
     assert not VatMapping.objects.filter(installation=installation).exists()
+
+
+def test_a_first_visit_proposes_sync_from_a_week_back_so_only_the_codes_need_filling_in(
+    admin, installation, connected
+):
+    # As after choosing the division: the division is set, nothing else yet (README: "fill in the settings
+    # (journal 70, ledger 8000)").
+    GlobalSettings.objects.filter(installation=installation).update(
+        sync_from=None, ledger_code="", journal_code=""
+    )
+    proposed = (date.today() - timedelta(days=7)).isoformat()
+    page = admin.get("/settings/").content.decode()
+    assert f'name="sync_from" value="{proposed}"' in page
+
+    response = admin.post("/settings/", _values(sync_from=proposed))
+    assert response.status_code == 302
+    row = GlobalSettings.objects.get(installation=installation)
+    assert (row.sync_from.isoformat(), row.ledger_code, row.journal_code) == (proposed, "8000", "70")
+
+
+def test_each_contract_label_names_one_field_even_when_matched_loosely(admin, connected):
+    # A browser test finds a field by its label as a case-insensitive substring (Playwright's get_by_label
+    # without exact=True): "Discount ledger code" made "Ledger code" name two inputs.
+    import re
+
+    page = admin.get("/settings/").content.decode()
+    labels = re.findall(r"<label for=\"[^\"]+\">([^<]+)</label>", page)
+    for word in ("Division", "Sync from", "Ledger code", "Journal code", "Alert e-mail"):
+        assert [label for label in labels if word.lower() in label.lower()] == [word]

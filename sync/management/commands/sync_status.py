@@ -31,7 +31,9 @@ class Command(BaseCommand):
         oldest = status.oldest_pending
         if oldest is not None:
             since = oldest.created_at.strftime("%Y-%m-%d %H:%M")
-            self.stdout.write(f"  oldest pending: invoice {oldest.eduframe_invoice_id} since {since} - {oldest.reason}")
+            number = f" ({oldest.number})" if oldest.number else ""
+            reason = f" - {oldest.reason}" if oldest.reason else ""
+            self.stdout.write(f"  oldest pending: invoice {oldest.eduframe_invoice_id}{number} since {since}{reason}")
         last = status.last_error
         if last is not None:
             when = last.started_at.strftime("%Y-%m-%d %H:%M")

@@ -199,3 +199,27 @@ def test_the_report_takes_its_calls_from_the_divisions_budget_and_stops_when_it_
     assert run.status == ReconciliationRun.Status.FAILED
     assert "daily call limit" in run.error
     assert len(world.exact_requests()) == before  # refused before calling Exact
+
+
+def test_the_command_waits_out_eduframes_throttle_instead_of_refusing(world, monkeypatch):
+    # During a catch-up the workers' calls leave the tenant throttled for minutes (Eduframe's window is 5).
+    import time
+    from datetime import timedelta
+
+    _booked(world, "100.00")
+    world.installation.eduframe_throttled_until = timezone.now() + timedelta(seconds=120)
+    world.installation.save(update_fields=["eduframe_throttled_until"])
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the wait passes at once: Eduframe's Retry-After is over
+        waits.append(seconds)
+        world.installation.__class__.objects.filter(pk=world.installation.pk).update(eduframe_throttled_until=None)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    out, err = StringIO(), StringIO()
+    call_command("reconciliation_report", "--installation", str(world.installation.pk), "--period", _period(),
+                 stdout=out, stderr=err)  # fmt: skip
+    assert len(waits) == 1
+    assert 100 < waits[0] <= 120
+    assert "waiting" in err.getvalue()
+    assert out.getvalue().splitlines()[0].startswith("Eduframe  1 invoice  excl. VAT 100.00")
