@@ -146,8 +146,11 @@ def booking_schedule(*, installation: Installation) -> BookingSchedule:
     """The order in which the dispatcher will book this tenant's due invoices, and about when."""
     now = timezone.now()
     records = InvoiceRecord.objects.filter(installation=installation)
-    # In line: due now, or held back by a budget until its reset (a backoff after an error is not in line).
-    due = records.filter(due_at__isnull=False).filter(Q(due_at__lte=now) | ~Q(waiting_for=""))
+    # In line: pending invoices due now, or held back by a budget until its reset (a backoff after an error is
+    # not in line; a booked invoice asked again or one that needs attention is not "waiting to be booked").
+    due = records.filter(state=InvoiceRecord.State.PENDING, due_at__isnull=False).filter(
+        Q(due_at__lte=now) | ~Q(waiting_for="")
+    )
     line = [
         (pk, number or str(ef_id))
         for pk, number, ef_id in due.order_by("priority", "due_at", "id").values_list(

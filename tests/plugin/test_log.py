@@ -223,11 +223,16 @@ def test_a_catch_up_shows_each_pending_invoice_with_what_it_waits_for_and_when(a
     InvoiceRecordFactory(
         installation=installation, number="2025-00413", state="pending", due_at=now - timedelta(minutes=1)
     )
+    # Asked again but not waiting to be booked: it needs the administrator first.
+    InvoiceRecordFactory(
+        installation=installation, number="2025-00414", state="needs_attention", due_at=now - timedelta(minutes=1)
+    )
     page = admin.get("/settings/log/").content.decode()
     assert "Delta Bouw" in page
     assert "€ 121.00" in page
     assert "Waits for Exact&#x27;s per-minute limit; booked at about" in page
     assert "After invoice 2025-00412; booked at about" in page
     assert "2 invoices waiting to be booked" in page
-    assert "1 of 3 done" in page
+    assert "2 of 4 done" in page  # needing attention is done for the catch-up: it waits for a person
+    assert "After invoice 2025-00413" not in page
     assert first.number in page
