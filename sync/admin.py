@@ -24,8 +24,15 @@ class ReadOnlyMixin:
 
 class SyncAttemptInline(ReadOnlyMixin, admin.TabularInline):
     model = SyncAttempt
-    fields = ["started_at", "trigger", "outcome", "error_kind", "message", "exact_entry_number", "exact_calls"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "started_at",
+        "trigger",
+        "outcome",
+        "error_kind",
+        "message",
+        "exact_entry_number",
+        "exact_calls",
+    )
     extra = 0
     show_change_link = True
 

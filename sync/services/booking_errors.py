@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -112,7 +112,7 @@ class Outcome:
     error_kind: str
     reason: str
     fix_hint: str = ""
-    next_retry_at: object = None
+    next_retry_at: datetime | None = None
     retry_count: int = 0
     exact_message: str = ""
     waiting_for: str = ""

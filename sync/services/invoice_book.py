@@ -25,7 +25,7 @@ from sync.services.entry_plan import fingerprint
 from sync.services.entry_write import entry_remove
 from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
 from sync.services.invoice_dispatch import booking_calls_estimate
-from sync.services.invoice_entry import Booking, invoice_entry_book
+from sync.services.invoice_entry import Booking, entry_division, invoice_entry_book
 from sync.services.record_fit import fit_text_fields, record_unexpected_failure
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
@@ -204,8 +204,8 @@ def _invoice_gone(booking: Booking) -> None:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
     booking.source = "Exact Online"
     booking.exact = ExactClient.for_installation(record.installation)
-    how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
-    booking.attempt.request_payload["reversal"] = jsonable(reversal)
+    how, reversal = entry_remove(booking.exact, entry_division(record), record.exact_entry_id, record.number)
+    booking.requests["reversal"] = jsonable(reversal)
     words = {
         "deleted": f"its entry {record.exact_entry_number} was deleted from Exact",
         "reversed": f"Exact refused to delete the processed entry {record.exact_entry_number}, so it was reversed "
@@ -238,10 +238,10 @@ def _needs_attention(booking: Booking, problems) -> None:
 
 
 def _booked(booking: Booking) -> None:
-    record, entry = booking.record, booking.entry
+    record, entry = booking.record, booking.booked_entry
     record.exact_entry_id = entry.entry_id
     record.exact_entry_number = entry.entry_number
-    record.exact_division = booking.plan.division
+    record.exact_division = booking.division
     record.booked_fingerprint = booking.fingerprint
     record.booked_payload = {
         "entry": jsonable(booking.payload),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -112,7 +113,7 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
         if picked:
             TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
         for record_id, trigger in picked:
-            transaction.on_commit(lambda r=record_id, t=trigger: _send(r, t))
+            transaction.on_commit(partial(_send, record_id, trigger))
     return len(picked)
 
 

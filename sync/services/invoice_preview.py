@@ -7,6 +7,7 @@ would assign are shown as placeholders.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from plugin.selectors import settings_get
 from sync.eduframe.client import EduframeClient
@@ -67,7 +68,7 @@ def invoice_preview(*, installation, eduframe_invoice_id: int) -> EntryPreview:
     lookups = _lookups(installation, division, problems)
     plan = plan_for_invoice(installation=installation, eduframe=eduframe, lookups=lookups, invoice=invoice)
     problems.extend(plan.problems)
-    gl_ids = {}
+    gl_ids: dict[str, UUID] = {}
     if lookups is not None and not plan.problems:
         gl_ids, unknown = gl_ids_resolve(lookups, plan)
         problems.extend(unknown)
