@@ -136,7 +136,7 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
         if deferral is not None:
             _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
             break
-        if InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(queued_at=now, waiting_for="") == 1:
+        if InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING) == 1:
             picked.append((record.pk, record.due_trigger or SyncAttempt.Trigger.RETRY))
         if len(picked) >= slots:
             break

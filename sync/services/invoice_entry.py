@@ -18,7 +18,7 @@ from sync.exact.client import ExactClient
 from sync.exact.entities import SalesEntry
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.account_match import account_after_refusal, account_ensure
-from sync.services.booking_errors import is_refused_change
+from sync.services.booking_errors import ErrorSource, is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
 from sync.services.document_attach import attachment_replace, document_ensure
 from sync.services.entry_adopt import entry_ours_by_ref, entry_says_what_we_send
@@ -51,7 +51,8 @@ class Booking:
 
     record: InvoiceRecord
     attempt: SyncAttempt
-    source: str = "Eduframe"
+    # Whom the booking talks to when an error comes: Eduframe until the Exact client is opened.
+    source: ErrorSource = ErrorSource.EDUFRAME
     eduframe: EduframeClient | None = None
     exact: ExactClient | None = None
     plan: EntryPlan | None = None
@@ -61,7 +62,7 @@ class Booking:
     # The entry as we send it (Exact's field names), set once the account and the document are known.
     payload: dict[str, Any] = field(default_factory=dict)
     entry: KnownEntry | SalesEntry | None = None
-    outcome: str = Outcome.CREATED
+    outcome: SyncAttempt.Outcome = Outcome.CREATED
     message: str = ""
     # A UUID when this attempt made the attachment, the stored text when it kept the one booked before.
     attachment_id: UUID | str | None = None

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from plugin.models import Installation
 from sync.errors import SyncError
-from sync.models import InvoiceRecord, WebhookEvent
+from sync.models import InvoiceRecord, SyncAttempt, WebhookEvent
 
 INVOICE_EVENTS = {"invoice.created", "invoice.updated", "invoice.deleted"}
 # The columns' widths (WebhookEvent.event / entity_type) and the database's range of a BigIntegerField.
@@ -224,7 +224,7 @@ def _process(event: WebhookEvent, unknown: str) -> None:
     invoice_enqueue(
         installation=event.installation,
         eduframe_invoice_id=event.entity_id,
-        trigger="webhook",
+        trigger=SyncAttempt.Trigger.WEBHOOK,
         deleted=event.event == "invoice.deleted",
     )
 

@@ -18,7 +18,7 @@ from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
-from sync.services.booking_errors import outcome_for
+from sync.services.booking_errors import ErrorSource, outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import gl_ids_resolve, jsonable
 from sync.services.entry_plan import fingerprint
@@ -118,7 +118,7 @@ def _run(booking: Booking) -> None:
     skip = _skip_reason(record, invoice, settings)
     if skip:
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
-    booking.source = "Exact Online"
+    booking.source = ErrorSource.EXACT
     booking.exact = ExactClient.for_installation(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
@@ -202,7 +202,7 @@ def _invoice_gone(booking: Booking) -> None:
         return _settle(booking, State.DELETED, Outcome.DELETED, record.reason or "Deleted in Eduframe.")
     if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
-    booking.source = "Exact Online"
+    booking.source = ErrorSource.EXACT
     booking.exact = ExactClient.for_installation(record.installation)
     how, reversal = entry_remove(booking.exact, entry_division(record), record.exact_entry_id, record.number)
     booking.requests["reversal"] = jsonable(reversal)
@@ -218,10 +218,13 @@ def _invoice_gone(booking: Booking) -> None:
     _settle(booking, State.DELETED, Outcome.DELETED, f"Deleted in Eduframe: {words[how]}.")
 
 
-def _settle(booking: Booking, state: str, outcome: str, reason: str, fix_hint: str = "") -> None:
+def _settle(
+    booking: Booking, state: InvoiceRecord.State, outcome: SyncAttempt.Outcome, reason: str, fix_hint: str = ""
+) -> None:
     record = booking.record
     record.state, record.reason, record.fix_hint = state, reason, fix_hint
-    record.error_kind, record.next_retry_at, record.waiting_for = "", None, ""
+    record.error_kind, record.next_retry_at = InvoiceRecord.ErrorKind.NONE, None
+    record.waiting_for = InvoiceRecord.WaitingFor.NOTHING
     if state != State.PENDING:
         record.retry_count = 0
     record_save(record)
@@ -282,6 +285,6 @@ def record_save(record: InvoiceRecord) -> None:
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 
 
-def _finish(booking: Booking, outcome: str, message: str) -> None:
+def _finish(booking: Booking, outcome: SyncAttempt.Outcome, message: str) -> None:
     booking.attempt.outcome = outcome
     booking.attempt.message = message
