@@ -104,7 +104,8 @@ def _run(booking: Booking) -> None:
     record = booking.record
     booking.eduframe = EduframeClient(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
-    # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (notes, 2.6).
+    # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (the `deleted` status of
+    # Eduframe's older API spec, and of its help article "Invoices": a concept invoice deleted before sending).
     if invoice is None or invoice.status == "deleted":
         if invoice is None and record.exact_entry_id and not booking.eduframe.invoices_readable():
             raise FunctionalError(HIDDEN_INVOICE)
