@@ -55,7 +55,9 @@ def line_payload(line: PlannedLine, gl_id) -> dict:
     }
 
 
-def entry_payload(plan: EntryPlan, *, gl_ids: dict, customer, document) -> dict:
+def entry_payload(
+    plan: EntryPlan, *, gl_ids: dict[str, UUID], customer: UUID | str, document: UUID | str | None
+) -> dict[str, Any]:
     """The POST body of the sales entry; `EntryNumber` is left to the journal's number range."""
     payload = {
         "Journal": plan.journal_code,

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from sync.eduframe.client import EduframeClient
+from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, NotFoundError
 from sync.exact.client import ExactClient
 from sync.exact.entities import SalesEntry
@@ -137,7 +138,7 @@ def _retire_other_division(booking: Booking) -> None:
     record.save(update_fields=["exact_entry_id", "exact_document_id", "booked_payload", "updated_at"])
 
 
-def _document(booking: Booking, invoice, customer) -> None:
+def _document(booking: Booking, invoice: Invoice, customer: UUID) -> None:
     record, plan = booking.record, booking.planned
     previous = record.booked_payload or {}
     booking.pdf_fingerprint = pdf_fingerprint(plan)
@@ -187,7 +188,7 @@ def _create(booking: Booking) -> None:
     booking.message = f"Booked as entry {booking.booked_entry.entry_number} in division {booking.division}."
 
 
-def _replace(booking: Booking, current) -> None:
+def _replace(booking: Booking, current: SalesEntry) -> None:
     """Exact refuses to change the entry in place: remove it (reverse it when it cannot be deleted), book anew."""
     record, division = booking.record, booking.division
     if current.status == PROCESSED:
@@ -209,7 +210,7 @@ def _replace(booking: Booking, current) -> None:
     )
 
 
-def _adopt_processed(booking: Booking, current) -> None:
+def _adopt_processed(booking: Booking, current: SalesEntry) -> None:
     """Our entry, found by YourRef, already processed by the accountant and as we would send it: keep it."""
     _log_request(booking, "entry", booking.payload)
     booking.entry = current
@@ -220,7 +221,7 @@ def _adopt_processed(booking: Booking, current) -> None:
     )
 
 
-def _update(booking: Booking, current) -> None:
+def _update(booking: Booking, current: SalesEntry) -> None:
     division = booking.division
     if current.status == PROCESSED and not booking.record.exact_entry_id:
         previous = (booking.record.booked_payload or {}).get("entry")
@@ -242,7 +243,7 @@ def _update(booking: Booking, current) -> None:
     booking.message = f"Entry {current.entry_number} updated in place ({writes} change(s) sent to Exact)."
 
 
-def invoice_entry_book(booking: Booking, invoice) -> None:
+def invoice_entry_book(booking: Booking, invoice: Invoice) -> None:
     """Make Exact hold exactly one live entry for the invoice, as planned, with its PDF."""
     record, plan, exact = booking.record, booking.planned, booking.exact_client
     if record.exact_entry_id and record.exact_division != booking.division:
@@ -271,7 +272,7 @@ def invoice_entry_book(booking: Booking, invoice) -> None:
         _document_and_entry(booking, invoice, customer)
 
 
-def _document_and_entry(booking: Booking, invoice, customer) -> None:
+def _document_and_entry(booking: Booking, invoice: Invoice, customer: UUID) -> None:
     record, plan, exact = booking.record, booking.planned, booking.exact_client
     _document(booking, invoice, customer)
     booking.payload = entry_payload(plan, gl_ids=booking.gl_ids, customer=customer, document=record.exact_document_id)

@@ -32,7 +32,7 @@ class EntryPreview:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _known_ids(installation, plan: EntryPlan) -> tuple[object, object]:
+def _known_ids(installation, plan: EntryPlan) -> tuple[UUID | str, UUID | str]:
     """The account and document ids we already know (unverified: a preview makes no extra call)."""
     link = AccountLink.objects.filter(
         installation=installation, eduframe_account_id=plan.eduframe_account_id, exact_division=plan.division

@@ -15,6 +15,7 @@ from django.utils import timezone
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
+from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
@@ -146,7 +147,7 @@ def _run(booking: Booking) -> None:
     _booked(booking)
 
 
-def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
+def _seen_unchanged(record: InvoiceRecord, invoice: Invoice, trigger: str) -> bool:
     """A repeated webhook (or a rescan) of a booked invoice whose `updated_at` is the one we booked: 1 call.
 
     Settings, overrides, a retry or an operator still re-plan the entry: only Eduframe's own signals are
@@ -159,7 +160,7 @@ def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
     return eduframe_signal and same and booked and not _settings_changed_since(record.installation, record.booked_at)
 
 
-def invoice_digest(invoice) -> str:
+def invoice_digest(invoice: Invoice) -> str:
     """A hash of every field of the Eduframe invoice (items included) as the booking read it."""
     text = json.dumps(jsonable(dataclasses.asdict(invoice)), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -174,7 +175,7 @@ def _settings_changed_since(installation, moment) -> bool:
     )
 
 
-def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
+def _skip_reason(record: InvoiceRecord, invoice: Invoice, settings: GlobalSettings) -> str:
     """Why the invoice is not booked at all (concept, or dated before `Sync from`), or "" to book it."""
     if invoice.status == "concept":
         return "Concept invoice: booked once it is opened."
@@ -185,7 +186,7 @@ def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
     return ""
 
 
-def _snapshot(record: InvoiceRecord, invoice) -> None:
+def _snapshot(record: InvoiceRecord, invoice: Invoice) -> None:
     """Keep the invoice's headline on the record for the sync log."""
     record.number = invoice.number or ""
     record.eduframe_account_id = invoice.account_id
