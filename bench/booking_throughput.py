@@ -57,7 +57,7 @@ from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
 from sandbox.exact.app import create_app as create_exact  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 from sync.models import InvoiceRecord  # noqa: E402
-from sync.services.invoice_book import invoice_sync  # noqa: E402
+from sync.services.invoice_sync import invoice_sync  # noqa: E402
 
 DIVISION = EXACT_DEMO_DIVISION["code"]
 EXACT_MINUTELY_LIMIT, EXACT_DAILY_LIMIT = 60, 5000

@@ -35,7 +35,7 @@ from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
 from sandbox.exact.app import create_app as create_exact  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 from sync.models import InvoiceRecord  # noqa: E402
-from sync.services.invoice_book import invoice_sync  # noqa: E402
+from sync.services.invoice_sync import invoice_sync  # noqa: E402
 
 DIVISION = 1234567
 

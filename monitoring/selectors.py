@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -47,7 +47,7 @@ def sync_activity(*, installation: Installation, days: int = 30, today: date | N
 
 def _invoices_per_day(installation: Installation, first: date) -> tuple[dict[date, int], dict[date, int]]:
     """Distinct invoices per day: booked (created or updated), and ended needing attention."""
-    start = timezone.make_aware(timezone.datetime.combine(first, timezone.datetime.min.time()))
+    start = timezone.make_aware(datetime.combine(first, time.min))
     attempts = SyncAttempt.objects.filter(invoice__installation=installation, finished_at__gte=start)
     rows = (
         attempts.annotate(day=TruncDate("finished_at", tzinfo=timezone.get_current_timezone()))

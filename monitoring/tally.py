@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -14,11 +15,11 @@ DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 INF = "+Inf"
 
 
-def labels_key(labels: dict[str, str]) -> str:
+def labels_key(labels: Mapping[str, object]) -> str:
     return json.dumps({key: str(value) for key, value in labels.items()}, sort_keys=True)
 
 
-def tally_add(name: str, labels: dict[str, str], *, value: float = 0.0) -> None:
+def tally_add(name: str, labels: Mapping[str, object], *, value: float = 0.0) -> None:
     """Add one event (and `value` to the sum) to the tally of `name` with these labels."""
     key = labels_key(labels)
     rows = Tally.objects.filter(name=name, labels=key)

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 
 from plugin.models import AuditEntry, CourseOverride, ExactConnection, GlobalSettings, Installation, VatMapping
-from sync.models import InvoiceRecord
+from sync.models import InvoiceRecord, SyncAttempt
 
 State = InvoiceRecord.State
 
@@ -71,7 +71,7 @@ class InstallationAdmin(admin.ModelAdmin):
     def retry_attention(self, request, queryset) -> None:
         from sync.services.invoice_queue import invoices_retry_attention
 
-        total = sum(invoices_retry_attention(installation=i, trigger="admin") for i in queryset)
+        total = sum(invoices_retry_attention(installation=i, trigger=SyncAttempt.Trigger.ADMIN) for i in queryset)
         self.message_user(request, f"{total} invoice(s) queued again.", messages.SUCCESS)
 
 

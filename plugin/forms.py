@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from sync.exact.regions import EXACT_HOSTS
@@ -56,7 +58,7 @@ class DivisionForm(forms.Form):
 
     def __init__(self, *args, divisions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = [(d.code, f"{d.code} – {d.description}") for d in divisions]
+        cast(forms.TypedChoiceField, self.fields["division"]).choices = [(d.code, f"{d.code} – {d.description}") for d in divisions]
 
 
 class GlobalSettingsForm(forms.Form):

@@ -24,8 +24,15 @@ class ReadOnlyMixin:
 
 class SyncAttemptInline(ReadOnlyMixin, admin.TabularInline):
     model = SyncAttempt
-    fields = ["started_at", "trigger", "outcome", "error_kind", "message", "exact_entry_number", "exact_calls"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "started_at",
+        "trigger",
+        "outcome",
+        "error_kind",
+        "message",
+        "exact_entry_number",
+        "exact_calls",
+    )
     extra = 0
     show_change_link = True
 
@@ -51,7 +58,7 @@ class InvoiceRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
         for record in queryset.select_related("installation"):
             invoice_enqueue(
-                installation=record.installation, eduframe_invoice_id=record.eduframe_invoice_id, trigger="admin"
+                installation=record.installation, eduframe_invoice_id=record.eduframe_invoice_id, trigger=SyncAttempt.Trigger.ADMIN
             )
         self.message_user(request, f"{queryset.count()} invoice(s) queued for a resync.", messages.SUCCESS)
 

@@ -16,11 +16,12 @@ PAUSED_STATUSES = {ExactConnection.Status.NEEDS_RECONNECT, ExactConnection.Statu
 
 
 def _retry_attention(installation_id: int) -> None:
+    from sync.models import SyncAttempt
     from sync.services.invoice_queue import invoices_retry_attention
 
     installation = Installation.objects.filter(pk=installation_id, is_active=True).first()
     if installation is not None:
-        invoices_retry_attention(installation=installation, trigger="settings")
+        invoices_retry_attention(installation=installation, trigger=SyncAttempt.Trigger.SETTINGS)
 
 
 def _reconcile_from(installation_id: int, since) -> None:

@@ -40,8 +40,8 @@ def _sync_invoice_task_failure(self, exc, task_id, args, kwargs, einfo) -> None:
 @shared_task(**_LIMITS, on_failure=_sync_invoice_task_failure)
 def sync_invoice_task(record_id: int, trigger: str) -> None:
     """Book, update or remove one invoice in Exact; then free its slot and let the next due work in."""
-    from sync.services.invoice_book import invoice_sync
     from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
+    from sync.services.invoice_sync import invoice_sync
 
     due_at_seen = invoice_task_started(record_id=record_id)
     attempt = None
@@ -80,6 +80,7 @@ def reconcile_installation_task(self, installation_id: int, since: str | None = 
 
 
 def _reconcile(installation_id: int, since: str | None) -> None:
+    from sync.models import SyncAttempt
     from sync.services.reconcile import installation_reconcile, installations_ready
 
     installation = installations_ready().filter(pk=installation_id).first()
@@ -88,7 +89,7 @@ def _reconcile(installation_id: int, since: str | None) -> None:
         logger.info("Installation %s is not ready to sync; reconciliation skipped.", installation_id)
         return
     since_date = date.fromisoformat(since) if since else None
-    count = installation_reconcile(installation=installation, since=since_date, trigger="reconcile")
+    count = installation_reconcile(installation=installation, since=since_date, trigger=SyncAttempt.Trigger.RECONCILE)
     logger.info("Installation %s: %s invoices queued by reconciliation.", installation_id, count)
 
 

@@ -11,6 +11,8 @@ WEBHOOK_ANSWER = "webhook_answer"
 
 def booking_tally(*, attempt: SyncAttempt) -> None:
     """Count the attempt under its outcome (and error kind) in its duration's bucket."""
+    if attempt.finished_at is None:
+        raise ValueError(f"Attempt {attempt.pk} has not finished: it has no duration to tally.")
     seconds = max(0.0, (attempt.finished_at - attempt.started_at).total_seconds())
     labels = {
         "installation": attempt.invoice.installation_id,

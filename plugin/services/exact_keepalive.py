@@ -1,7 +1,8 @@
 """Keep idle Exact connections alive.
 
-Exact refresh tokens expire after about 30 days unused (research notes, section 1.5), and then only a
-new consent by the administrator helps. A tenant that invoices rarely would lose its connection in a
+Exact refresh tokens expire after about 30 days unused (Exact's OAuth guide, step 4 "refresh the access
+token"; the token endpoint then answers "The refresh token expired at ..."), and then only a new consent by
+the administrator helps. A tenant that invoices rarely would lose its connection in a
 quiet month, so connections whose tokens are older than a week get one refresh.
 """
 

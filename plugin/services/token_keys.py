@@ -31,7 +31,7 @@ def tokens_reencrypt() -> ReencryptReport:
     """
     report = ReencryptReport()
     for model, columns in ENCRYPTED_COLUMNS.items():
-        for pk in model.objects.order_by("pk").values_list("pk", flat=True):
+        for pk in model._default_manager.order_by("pk").values_list("pk", flat=True):
             _row_reencrypt(model, pk, columns, report)
     return report
 

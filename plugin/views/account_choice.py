@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from plugin.decorators import installation_required
+from sync.models import SyncAttempt
 from sync.selectors import invoice_get
 from sync.services.account_decision import CREATE, DecisionError, account_decide
 
@@ -26,7 +27,7 @@ def account_choice(request, record_id: int):
             installation=request.installation,
             eduframe_account_id=record.eduframe_account_id,
             choice=choice,
-            trigger="manual",
+            trigger=SyncAttempt.Trigger.MANUAL,
         )
     except DecisionError as error:
         messages.error(request, str(error))

@@ -88,7 +88,7 @@ def _override_form(request, *, scope, eduframe_id, name, course_id=None):
         name=name,
         eduframe_course_id=course_id,
     )
-    where = "Course template" if scope == "template" else "Course edition"
+    where = "Course template" if scope == CourseOverride.Scope.TEMPLATE else "Course edition"
     audit_record(request=request, action=f"{where} overrides saved", summary=f"{name} ({eduframe_id}): {summary}")
     messages.success(request, f"Saved the Exact Online codes of {name}.")
     return form, redirect(request.path)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from plugin.decorators import require_setting
 from plugin.forms import ApiTokenForm
+from plugin.models import Installation
 from plugin.selectors import installation_from_session
 from plugin.services.admin_sessions import session_bind
 from plugin.services.audit import audit_record
@@ -35,6 +36,7 @@ from sync.eduframe import oauth as eduframe_oauth
 from sync.errors import SyncError
 
 SESSION_KEY = "eduframe_install"
+API_TOKEN, OAUTH = Installation.EduframeAuth.API_TOKEN, Installation.EduframeAuth.OAUTH
 
 
 def _bad_request(request, message: str):
@@ -69,7 +71,7 @@ def install(request):
     if request.method == "POST" and form.is_valid():
         credentials = EduframeCredentials(access_token=form.cleaned_data["token"])
         try:
-            return _finish(request, installation_sign_in(educator_slug=educator, credentials=credentials), "api_token")
+            return _finish(request, installation_sign_in(educator_slug=educator, credentials=credentials), API_TOKEN)
         except InstallRefused as exc:
             for message in exc.messages:
                 form.add_error("token", message)
@@ -100,7 +102,7 @@ def install_callback(request):
         tokens = eduframe_oauth.exchange_code(code=code, redirect_uri=_redirect_uri())
         credentials = EduframeCredentials(
             access_token=tokens.access_token,
-            auth="oauth",
+            auth=OAUTH,
             refresh_token=getattr(tokens, "refresh_token", "") or "",
             expires_at=getattr(tokens, "expires_at", None),
         )
@@ -111,7 +113,7 @@ def install_callback(request):
         return _bad_request(request, f"Eduframe refused the sign-in: {exc.message}")
     except InstallRefused as exc:
         return render(request, "plugin/install/problem.html", {"messages_list": exc.messages}, status=400)
-    return _finish(request, signed_in, "oauth")
+    return _finish(request, signed_in, OAUTH)
 
 
 def _replace_with_oauth(request, pending: dict, credentials: EduframeCredentials):

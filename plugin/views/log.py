@@ -81,7 +81,7 @@ def log_detail(request, record_id: int):
 @installation_required
 def log_retry(request, record_id: int):
     record = invoice_get(installation=request.installation, record_id=record_id)
-    invoice_enqueue(installation=request.installation, eduframe_invoice_id=record.eduframe_invoice_id, trigger="manual")
+    invoice_enqueue(installation=request.installation, eduframe_invoice_id=record.eduframe_invoice_id, trigger=SyncAttempt.Trigger.MANUAL)
     messages.success(request, f"Invoice {record.number or record.eduframe_invoice_id} will be tried again.")
     if request.POST.get("next") == "detail":
         return redirect("log-detail", record_id=record.pk)
@@ -91,7 +91,7 @@ def log_retry(request, record_id: int):
 @require_POST
 @installation_required
 def log_retry_all(request):
-    count = invoices_retry_attention(installation=request.installation, trigger="manual")
+    count = invoices_retry_attention(installation=request.installation, trigger=SyncAttempt.Trigger.MANUAL)
     messages.success(request, f"{count} invoice(s) that needed attention will be tried again.")
     return redirect("sync-log")
 

@@ -45,14 +45,17 @@ def _page_url(year: int, month: int) -> str:
 
 
 def _result_context(request, run: ReconciliationRun) -> dict:
-    report = report_from_json(run.result)
+    report = report_from_json(run.result or {})  # the caller shows only a run with a result
     numbers = {d.eduframe_invoice_id for d in report.differences if d.eduframe_invoice_id}
     records = dict(
         InvoiceRecord.objects.filter(installation=request.installation, eduframe_invoice_id__in=numbers).values_list(
             "eduframe_invoice_id", "pk"
         )
     )
-    rows = [(d, difference_label(d), records.get(d.eduframe_invoice_id)) for d in report.differences]
+    rows = [
+        (d, difference_label(d), records.get(d.eduframe_invoice_id) if d.eduframe_invoice_id else None)
+        for d in report.differences
+    ]
     return {
         "report": report,
         "rows": rows,

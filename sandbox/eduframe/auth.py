@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sandbox.eduframe.records import locked
 
-# Scope names from the OpenAPI security requirements (notes 1.2). `catalog:read` is not an Eduframe scope;
+# Scope names from the OpenAPI security requirements [C S3, S4]. `catalog:read` is not an Eduframe scope;
 # we accept it beside `courses:read` on catalog endpoints because our own settings asked for it.
 ALL_SCOPES = (
     "invoices:read",

@@ -1,4 +1,4 @@
-"""The webhook event names Eduframe accepts (research notes section 6.2)."""
+"""The webhook event names Eduframe accepts [C S4]."""
 
 from __future__ import annotations
 

@@ -20,7 +20,9 @@ def money(value) -> str:
 
 
 def percentage_str(value) -> str:
-    """Format a VAT percentage like the notes' example ("21.0", "9.0", "0.0")."""
+    """Format a VAT percentage as a string with one decimal ("21.0", "9.0", "0.0").
+
+    A string per the spec [C S3]; the digits are assumed [I]."""
     number = to_decimal(value).normalize()
     text = format(number, "f")
     return text if "." in text else text + ".0"

@@ -1,4 +1,4 @@
-"""/login/oauth2/auth (consent page) and /login/oauth2/token, shaped like Canvas (notes 1.2: inferred)."""
+"""/login/oauth2/auth (consent page) and /login/oauth2/token, shaped like Canvas [C S1 for the URLs; I for the rest]."""
 
 from __future__ import annotations
 

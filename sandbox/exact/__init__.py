@@ -1,5 +1,5 @@
-"""A strict offline simulator of the Exact Online REST API (see docs/architecture.md and the research
-notes in shared/reference/exact-online-api.md, whose source numbers S1... the comments cite)."""
+"""A strict offline simulator of the Exact Online REST API (see docs/architecture.md; the evidence keys and
+source numbers S1... the comments cite are listed in docs/sandbox-behaviours.md, "Citations")."""
 
 from __future__ import annotations
 

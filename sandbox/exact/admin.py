@@ -8,7 +8,7 @@ from .odata import local_naive
 
 def merge_accounts(division: Division, survivor_id: str, merged_id: str, now) -> None:
     """Exact's merge is undocumented; assume the merged GUID disappears and its entries move to the
-    survivor (notes 5.1 [U]), so stale stored GUIDs can be tested."""
+    survivor [U], so stale stored GUIDs can be tested."""
     survivor = division.accounts.get(survivor_id)
     merged = division.accounts.pop(merged_id, None)
     if survivor is None or merged is None:

@@ -1,4 +1,4 @@
-"""ISO 3166-1 alpha-2 codes, for validating `Account.Country` (unknown codes refused: notes item 33 [U])."""
+"""ISO 3166-1 alpha-2 codes, for validating `Account.Country` (unknown codes refused [U])."""
 
 ISO_COUNTRIES = frozenset(
     """

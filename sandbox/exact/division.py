@@ -48,7 +48,7 @@ DEFAULT_VAT_CODES = [
 ]
 
 # Payment conditions (cashflow/PaymentConditions): code, description and days until due. An account's
-# `PaymentConditionSales` decides an entry's due date when DueDate is not given (notes 5.1, 5.2); the
+# `PaymentConditionSales` decides an entry's due date when DueDate is not given [C S5]; the
 # division's default applies to accounts without one [U].
 DEFAULT_PAYMENT_CONDITIONS = [
     {"Code": "00", "Description": "Direct", "PaymentDays": 0},
@@ -91,7 +91,7 @@ class Division:
         return _by_code(self.journals, code)
 
     def vat_code(self, code: str | None) -> dict | None:
-        # VAT codes may be stored padded to 3 characters; compare trimmed [K S7, notes 3.3].
+        # VAT codes may be stored padded to 3 characters; compare trimmed [K S7].
         return _by_code(self.vat_codes, code)
 
     def cost_center(self, code: str | None) -> dict | None:

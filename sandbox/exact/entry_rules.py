@@ -1,5 +1,5 @@
-"""Business rules shared by `salesentry/SalesEntries` and `salesentry/SalesEntryLines` (notes 5.2-5.4,
-section 9 items 36-46). Messages use the Dutch catalogue observed in the sources."""
+"""Business rules shared by `salesentry/SalesEntries` and `salesentry/SalesEntryLines` [C S5, S8;
+R S15, S17]. Messages use the Dutch catalogue observed in the sources."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def derive_period(entry: dict, supplied: dict, today: datetime) -> None:
 
 def derive_due_date(division: Division, entry: dict, messages: Messages) -> None:
     """`DueDate` is computed from EntryDate + PaymentCondition when omitted [C S5]. The condition is the one
-    posted, else the customer's `PaymentConditionSales`, else the division's default (notes 5.1, 5.2)."""
+    posted, else the customer's `PaymentConditionSales`, else the division's default [C S5; U]."""
     code = entry.get("PaymentCondition")
     if code is None:
         customer = division.accounts.get(entry.get("Customer") or "") or {}
@@ -177,7 +177,7 @@ def recompute_totals(division: Division, entry: dict, posted_type: int | None = 
 
 def payment_reference(division: Division, entry: dict, values: dict, *, customer_changed: bool) -> None:
     """Exact generates a payment reference (`<customer code>/<entry number>`) when none is posted, and
-    regenerates it when a PUT re-points `Customer` [R S19 ops notes]; one posted in the same body is kept [U]."""
+    regenerates it when a PUT re-points `Customer` [R S19]; one posted in the same body is kept [U]."""
     if "PaymentReference" in values and values["PaymentReference"]:
         return
     if entry.get("PaymentReference") and not customer_changed:

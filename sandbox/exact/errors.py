@@ -6,7 +6,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-# Every sample seen has empty `code` and `lang` [C S11, K S6, notes 3.6].
+# Every sample seen has empty `code` and `lang` [C S11, K S6].
 ERROR_SEPARATOR = "\r\n"
 
 

@@ -1,4 +1,4 @@
-"""Exact's fair-use cap per contract [C S1, notes 4.1, item 26]: 20,000 calls a day in total across every app
+"""Exact's fair-use cap per contract [C S1]: 20,000 calls a day in total across every app
 of one Exact contract (licence); a Premium licence allows 30,000 a day with no per-app restriction.
 
 Counted per (licence, day) after the per-app limits let a call through; over the cap the answer is an empty

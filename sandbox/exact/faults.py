@@ -54,7 +54,7 @@ class FaultRegistry:
 
 def injected_429(kind: str, limit_headers: dict) -> Response:
     """The empty 429 of an injected fault, with only the exceeded limit's headers and `Remaining` 0, so a
-    client that trusts the headers backs off until that limit's reset (notes 4.3). `limit_headers` are the
+    client that trusts the headers backs off until that limit's reset [C S1; K S6]. `limit_headers` are the
     limiter's headers of this call (both limits); none at all for "429_bare"."""
     which = INJECTED_429_LIMIT[kind]
     prefix = {"minutely": "X-RateLimit-Minutely-", "daily": "X-RateLimit-"}.get(which or "", "")

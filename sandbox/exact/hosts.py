@@ -1,4 +1,4 @@
-"""Exact's country platforms (notes 1.1, item 1): one host per country, each a separate platform, so tokens,
+"""Exact's country platforms [C S6, S7, S10]: one host per country, each a separate platform, so tokens,
 codes and divisions are bound to the host that issued or holds them [R Invantive, U].
 
 The sandbox listens on one address; the `Host` header names the platform. The real hosts map to their

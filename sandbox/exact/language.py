@@ -2,7 +2,7 @@
 
 The language is the one the client asks for in `Accept-Language` (nl or en), else the Exact user's own
 (`Me.LanguageCode`, nl-NL by default). Messages are composed in Dutch; the English forms follow the samples
-in the notes (`Mandatory: Relationship`, `Invalid reference: Cost unit`, picqer #10, #325 [R]).
+the sources quote (`Mandatory: Relationship`, `Invalid reference: Cost unit`, picqer #10, #325 [R]).
 """
 
 from __future__ import annotations

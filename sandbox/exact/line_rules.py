@@ -1,4 +1,4 @@
-"""Validation and VAT of one sales entry line (notes 5.3, section 9 items 37-39)."""
+"""Validation and VAT of one sales entry line [C S5, S8; R S17]."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def _check_vat_code(division: Division, journal, gl, line: dict, messages: Messa
 
 def _compute_vat(line: dict, vat: dict | None, messages: Messages) -> None:
     """VAT per line = round(AmountFC x pct, 2) half-up unless VATAmountFC is sent [C S5]. Including-type
-    codes treat AmountFC as gross (notes item 39)."""
+    codes treat AmountFC as gross [R S15, S17; U]."""
     amount = money(line["AmountFC"])
     percentage = vat["Percentage"] if vat else 0.0
     given = line.get("VATAmountFC")

@@ -1,5 +1,5 @@
 """`current/Me` (no division in the URL, not counted [C S1]) and the division lists: `system/Divisions`,
-`system/AllDivisions` and `hrm/Divisions` (notes section 2)."""
+`system/AllDivisions` and `hrm/Divisions` [C S5, S10]."""
 
 from __future__ import annotations
 

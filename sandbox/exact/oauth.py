@@ -1,4 +1,4 @@
-"""`/api/oauth2/auth` (consent page) and `/api/oauth2/token` (code exchange and refresh) [notes 1]."""
+"""`/api/oauth2/auth` (consent page) and `/api/oauth2/token` (code exchange and refresh) [C S1; K S6, S7]."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ class EntitySpec:
     key_type: str
     fields: dict[str, tuple[str, str]]  # name -> (type, mode)
     navigations: dict[str, str] = field(default_factory=dict)  # name -> child EntitySpec.name
-    # Longest text a string property takes. The notes give only Code (18) [C S5]; the others are
+    # Longest text a string property takes. The reference gives only Code (18) [C S5]; the others are
     # conservative assumptions [U] so that a client which never cuts its texts is caught here.
     max_lengths: dict[str, int] = field(default_factory=dict)
 

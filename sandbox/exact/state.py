@@ -56,7 +56,7 @@ class ExactState:
         self.auto_approve = False
         self.business_error_status = 500  # 500 in almost every report [R S15]; 400 possible today [U]
         self.honour_prefer = True  # without Prefer: return=representation, POST answers nulls [C S10]
-        self.require_accept_json = True  # Exact answers Atom XML otherwise [R notes 3.1]; we answer 406
+        self.require_accept_json = True  # Exact answers Atom XML otherwise [R S19]; we answer 406
         # "Wrong Division" (onFact [R S17]) is a missing right: 403 by default; 401 (item 12 allows both) sends
         # clients into a refresh that is refused as too early, so it is only a switch.
         self.foreign_division_status = 403

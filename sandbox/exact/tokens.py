@@ -65,10 +65,10 @@ class TokenStore:
         self.refresh_index: dict[str, str] = {}  # every refresh token ever issued -> grant id
         self.access: dict[str, AccessToken] = {}
         self.daily_calls: dict[tuple, int] = {}
-        self.too_early_status = 400  # older Exact text says 401 [notes 1.6]
+        self.too_early_status = 400  # older Exact text says 401 [K S7 autorefresh.py]
         # Concurrent refreshes with one refresh token: the first wins; the others get "old_token" (401 "Old
         # refresh token used.", picqer #549) or, within 570 s of the winner's new token, "too_early" (400
-        # TooEarlyToRefreshTokens, which leaves the grant alive) [R/U, notes 1.7, item 7].
+        # TooEarlyToRefreshTokens, which leaves the grant alive) [R/U S13: picqer #549, #644].
         self.concurrent_refresh_refusal = "old_token"
         self.refresh_token_days = 30
         self.daily_cap = 200
@@ -151,7 +151,7 @@ class TokenStore:
 
     def authenticate(self, token: str, now: datetime, country: str = "NL") -> AccessToken | None:
         """The live access token of this country's host, or None. An old access token stays valid after a
-        refresh until its own 600 s run out (unconfirmed [U], notes section 8)."""
+        refresh until its own 600 s run out (unconfirmed [U])."""
         found = self.access.get(token)
         if found is None or found.expires_at <= now or found.country != country:
             return None

@@ -1,4 +1,4 @@
-"""`webhooks/WebhookSubscriptions` and the deliveries they cause (notes 5.7, item 50).
+"""`webhooks/WebhookSubscriptions` and the deliveries they cause [C S6, S8; K S9].
 
 POST `{CallbackURL (https), Topic}`; a second subscription of one app for the same topic in a division answers
 500 "Data already exists" (reported, unverified [R]: `duplicate_webhook_topic` "allow" switches it off). No PUT

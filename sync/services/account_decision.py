@@ -20,10 +20,12 @@ class DecisionError(ValueError):
     """The choice cannot be applied (nothing waits for it, or an unknown choice); the text says why."""
 
 
-def account_decide(*, installation, eduframe_account_id: int, choice: str, trigger: str) -> int:
+def account_decide(*, installation, eduframe_account_id: int | None, choice: str, trigger: str) -> int:
     """Apply the administrator's choice and queue the account's waiting invoices; return how many were queued."""
     if choice not in CHOICES:
         raise DecisionError(f"Unknown choice {choice!r}: expected 'link' or 'create'.")
+    if eduframe_account_id is None:
+        raise DecisionError("This invoice has no Eduframe account to decide for.")
     with transaction.atomic():
         link = (
             AccountLink.objects.select_for_update()

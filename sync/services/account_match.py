@@ -233,7 +233,7 @@ def account_ensure(*, client, installation, division: int, account_fields: dict,
     """Return the Exact account id for the Eduframe account: no call when known and unchanged since last sent."""
     link, _ = AccountLink.objects.get_or_create(installation=installation, eduframe_account_id=eduframe_account_id)
     known = link.exact_account_id and link.exact_division == division and link.origin
-    if not known:
+    if link.exact_account_id is None or not known:
         return _match(client, division, link, account_fields)
     if link.origin == Origin.ADMIN and not link.synced_fingerprint:
         found = _admin_link_first_use(client, division, link, account_fields)

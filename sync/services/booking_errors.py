@@ -6,9 +6,10 @@ one broken invoice retried in a loop would stop every other invoice of the divis
 
 from __future__ import annotations
 
+import enum
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from sync.errors import (
     RetryableError,
     SyncError,
 )
+from sync.models import InvoiceRecord
 
 MAX_BACKOFF_MINUTES = 60
 RECONNECT_REASON = "Exact Online must be reconnected before this invoice can be booked."
@@ -104,15 +106,25 @@ WAITS = {
 DEFAULT_HINT = "Correct what Exact names above (a setting, an override or the invoice), then retry from the sync log."
 
 
+State, ErrorKind = InvoiceRecord.State, InvoiceRecord.ErrorKind
+
+
+class ErrorSource(enum.Enum):
+    """Which service an error came from: it decides the words, the hint and what a refused token means."""
+
+    EDUFRAME = "Eduframe"
+    EXACT = "Exact Online"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How an error leaves the record."""
 
-    state: str
-    error_kind: str
+    state: InvoiceRecord.State
+    error_kind: InvoiceRecord.ErrorKind
     reason: str
     fix_hint: str = ""
-    next_retry_at: object = None
+    next_retry_at: datetime | None = None
     retry_count: int = 0
     exact_message: str = ""
     waiting_for: str = ""
@@ -130,30 +142,32 @@ def backoff(retry_count: int, retry_after: float | None = None) -> timedelta:
     return max(delay, timedelta(seconds=retry_after or 0))
 
 
-def outcome_for(error: SyncError, *, retry_count: int, source: str = "Exact Online") -> Outcome:
-    """Map an error (from `source`: "Exact Online" or "Eduframe") to the record's new state."""
-    if isinstance(error, AuthError) and source == "Eduframe":
+def outcome_for(error: SyncError, *, retry_count: int, source: ErrorSource = ErrorSource.EXACT) -> Outcome:
+    """Map an error (from `source`: Exact Online or Eduframe) to the record's new state."""
+    if isinstance(error, AuthError) and source is ErrorSource.EDUFRAME:
         reason = f"Eduframe refused our access ({error.message})."
-        return Outcome("pending", "auth", reason, "Install the plugin again from Eduframe's plugin settings.")
+        return Outcome(State.PENDING, ErrorKind.AUTH, reason, "Install the plugin again from Eduframe's plugin settings.")
     if isinstance(error, AuthError):
-        return Outcome("pending", "auth", f"{RECONNECT_REASON} ({error.message})", RECONNECT_HINT)
+        return Outcome(State.PENDING, ErrorKind.AUTH, f"{RECONNECT_REASON} ({error.message})", RECONNECT_HINT)
     if isinstance(error, DeferredError):
         # Not a failure: a budget is spent. Due again at its reset, and no retry counted.
         reason = f"Waits for {WAITS[error.waiting_for]}; booked at about {error.not_before:%H:%M:%S} UTC."
-        return Outcome("pending", "", reason, "", error.not_before, retry_count, waiting_for=error.waiting_for)
+        return Outcome(
+            State.PENDING, ErrorKind.NONE, reason, "", error.not_before, retry_count, waiting_for=error.waiting_for
+        )
     if isinstance(error, RetryableError):
         when = timezone.now() + backoff(retry_count, error.retry_after)
         reason = f"{error.message} Tried {retry_count + 1} time(s); trying again at {when:%H:%M} UTC."
-        return Outcome("pending", "retryable", reason, "", when, retry_count + 1)
+        return Outcome(State.PENDING, ErrorKind.RETRYABLE, reason, "", when, retry_count + 1)
     if isinstance(error, NeedsDecision):
-        return Outcome("needs_attention", "functional", error.message, error.fix_hint)
+        return Outcome(State.NEEDS_ATTENTION, ErrorKind.FUNCTIONAL, error.message, error.fix_hint)
     message = error.message if isinstance(error, FunctionalError) else str(error)
     return Outcome(
-        "needs_attention",
-        "functional",
-        f"{source} refused the invoice: {message}",
-        fix_hint_for(message) if source == "Exact Online" else DEFAULT_HINT,
-        exact_message=message if source == "Exact Online" else "",
+        State.NEEDS_ATTENTION,
+        ErrorKind.FUNCTIONAL,
+        f"{source.value} refused the invoice: {message}",
+        fix_hint_for(message) if source is ErrorSource.EXACT else DEFAULT_HINT,
+        exact_message=message if source is ErrorSource.EXACT else "",
     )
 
 

@@ -6,28 +6,33 @@ import hashlib
 import json
 from dataclasses import asdict
 
-from plugin.models import VatMapping
+from plugin.models import Installation, VatMapping
 from plugin.selectors import overrides_get, settings_get
+from sync.eduframe.client import EduframeClient
+from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError
+from sync.exact.client import ExactClient
 from sync.exact.lookups import ExactLookups
 from sync.services.entry_plan import EntryPlan, entry_plan_build
 
 
-def vat_mappings_get(*, installation) -> dict[int, str]:
+def vat_mappings_get(*, installation: Installation) -> dict[int, str]:
     """Return the administrator's chosen Exact VAT code per Eduframe VAT rate (blank rows: by percentage)."""
     rows = VatMapping.objects.filter(installation=installation).exclude(exact_vat_code="")
     return {row.eduframe_vat_id: row.exact_vat_code.strip() for row in rows}
 
 
-def lookups_for(*, exact, installation, division: int | None) -> ExactLookups | None:
+def lookups_for(*, exact: ExactClient, installation: Installation, division: int | None) -> ExactLookups | None:
     """Return the cached lookups of the division, or None when no division is set yet."""
     return ExactLookups(exact, installation=installation, division=division) if division else None
 
 
-def plan_for_invoice(*, installation, eduframe, lookups: ExactLookups | None, invoice) -> EntryPlan:
+def plan_for_invoice(
+    *, installation: Installation, eduframe: EduframeClient, lookups: ExactLookups | None, invoice: Invoice
+) -> EntryPlan:
     """Read the invoice's account, VAT rates and courses, and map it all to an EntryPlan."""
     global_settings = settings_get(installation=installation)
-    account = eduframe.get_account(invoice.account_id)
+    account = eduframe.get_account(invoice.account_id) if invoice.account_id is not None else None
     if account is None:
         raise FunctionalError(f"The invoice's account {invoice.account_id} does not exist in Eduframe.")
     items = list(invoice.items)

@@ -10,6 +10,9 @@ by YourRef) before writing anything, so the invoice is booked exactly once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -23,7 +26,7 @@ logger = logging.getLogger(__name__)
 CUT_SHORT = "The worker stopped during this attempt (restarted, killed or crashed); the invoice was queued again."
 
 
-def _abandoned(row: dict, now) -> bool:
+def _abandoned(row: Mapping[str, Any], now: datetime) -> bool:
     if row["claimed_until"] is None or row["claimed_until"] < now:
         return True
     return holder_alive_here(row["claim_holder"]) is False

@@ -54,21 +54,22 @@ def document_ensure(
     `pdf` is a callable returning the PDF bytes (fetched only when an attachment is made); `sent_before` tells
     that an earlier attempt may have created what the record does not know yet.
     """
-    fresh = record.exact_document_id is None
-    if fresh:
+    document_id = record.exact_document_id
+    fresh = document_id is None
+    if document_id is None:
         fields = {"Subject": document_subject(number), "Type": SALES_DOCUMENT_TYPE, "Account": customer}
         document = _document_create(client, division, fields, look_first=sent_before)
-        record.exact_document_id = document.id
+        record.exact_document_id = document_id = document.id
         record.save(update_fields=["exact_document_id", "updated_at"])
     file_name = f"{number}.pdf"
     # A document from an earlier attempt may already carry its attachment (the entry was not made yet).
     if not fresh or sent_before:
         existing = [
-            a for a in client.document_attachments(division, record.exact_document_id) if a.file_name == file_name
+            a for a in client.document_attachments(division, document_id) if a.file_name == file_name
         ]
         if existing:
             return existing[0].id
-    return _attachment_create(client, division, record.exact_document_id, file_name, pdf()).id
+    return _attachment_create(client, division, document_id, file_name, pdf()).id
 
 
 def attachment_replace(

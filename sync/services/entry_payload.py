@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+import json
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from sync.services.entry_plan import EntryPlan, PlannedLine, Problem
 from sync.services.exact_text import line_description
@@ -52,7 +55,9 @@ def line_payload(line: PlannedLine, gl_id) -> dict:
     }
 
 
-def entry_payload(plan: EntryPlan, *, gl_ids: dict, customer, document) -> dict:
+def entry_payload(
+    plan: EntryPlan, *, gl_ids: dict[str, UUID], customer: UUID | str, document: UUID | str | None
+) -> dict[str, Any]:
     """The POST body of the sales entry; `EntryNumber` is left to the journal's number range."""
     payload = {
         "Journal": plan.journal_code,
@@ -70,17 +75,22 @@ def entry_payload(plan: EntryPlan, *, gl_ids: dict, customer, document) -> dict:
     return payload
 
 
-def jsonable(value):
-    """Make a payload storable in a JSONField and printable: Decimals as strings, dates ISO, UUIDs as text."""
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | UUID):
-        return str(value)
-    return value
+class PayloadEncoder(DjangoJSONEncoder):
+    """Django's encoder (Decimals as strings, dates ISO, UUIDs as text), but a datetime as `str()` writes it.
+
+    The invoice digests and payloads stored on booked records were written so ("2026-01-05 10:00:00+00:00",
+    full precision); Django's "Z" and milliseconds would make every stored digest differ once.
+    """
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return str(o)
+        return super().default(o)
+
+
+def jsonable(value: Any) -> Any:
+    """Make a payload storable in a JSONField and printable: the value as it reads back from JSON."""
+    return json.loads(json.dumps(value, cls=PayloadEncoder))
 
 
 def reversal_payload(entry, *, your_ref: str, entry_date: date) -> dict:

@@ -11,10 +11,19 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from plugin.selectors import Resolved, effective_codes
 from sync.services import exact_text
 from sync.services.plan_vat import cents, line_vat_amounts, vat_choose
+
+if TYPE_CHECKING:
+    from plugin.models import CourseOverride, GlobalSettings
+    from sync.eduframe.entities import Account, Invoice, InvoiceItem, InvoiceVat
+    from sync.exact.entities import VatCode
+
+# (course template id, planned course id) of an invoice item; either may be unknown.
+CourseIds = tuple[int | None, int | None]
 
 # Eduframe names a discount item after the code ("Korting: SUMMER"); a negative item on a positive invoice
 # is a discount too, whatever its name.
@@ -79,7 +88,7 @@ class EntryPlan:
     """The whole planned entry; `problems` non-empty means: do not call Exact."""
 
     eduframe_invoice_id: int
-    eduframe_account_id: int | None
+    eduframe_account_id: int
     division: int | None
     journal_code: str
     entry_date: date | None
@@ -90,7 +99,7 @@ class EntryPlan:
     account: PlannedAccount
     lines: tuple[PlannedLine, ...]
     total_incl: Decimal
-    pdf_fields: dict = field(default_factory=dict)
+    pdf_fields: dict[str, str] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
     # What was cut, converted or left out to fit Exact (derived from the fields above: not fingerprinted).
     notes: tuple[str, ...] = ()
@@ -114,7 +123,7 @@ def _rule(resolved: Resolved, course_id, edition_id) -> str:
     return "global" if resolved.source == "global" else f"{resolved.source} {ids[resolved.source]}"
 
 
-def planned_account(account, vat_number: str, notes: list[str], fallback_name: str = "") -> PlannedAccount:
+def planned_account(account: Account, vat_number: str, notes: list[str], fallback_name: str = "") -> PlannedAccount:
     """Map an Eduframe account (its address is the billing address) to Exact's account fields, fitted to Exact."""
     address = getattr(account, "address", None)
     street = " ".join(
@@ -144,18 +153,18 @@ def planned_account(account, vat_number: str, notes: list[str], fallback_name: s
     )
 
 
-def entry_description(invoice) -> str:
+def entry_description(invoice: Invoice) -> str:
     """Eduframe's description (or "Invoice {number}") with the feature appended: accountants search on it."""
     text = _text(invoice.description) or f"Invoice {invoice.number}"
     return exact_text.entry_description(text, _text(invoice.feature))
 
 
-def _is_discount(item, amount: Decimal, invoice_positive: bool) -> bool:
+def _is_discount(item: InvoiceItem, amount: Decimal, invoice_positive: bool) -> bool:
     named = _text(item.name).strip().lower().startswith(DISCOUNT_NAME_PREFIXES)
     return named or (amount < 0 and invoice_positive)
 
 
-def settings_problems(global_settings) -> list[Problem]:
+def settings_problems(global_settings: GlobalSettings) -> list[Problem]:
     """Name each empty global setting the booking needs, by its label on the settings page."""
     needed = (("division", "Division"), ("journal_code", "Journal code"), ("sync_from", "Sync from"))
     return [
@@ -167,17 +176,17 @@ def settings_problems(global_settings) -> list[Problem]:
 
 @dataclass
 class _Context:
-    global_settings: object
-    overrides: dict
-    item_courses: dict
-    vat_rates: dict
-    vat_mappings: dict
-    sales_vat_codes: list
+    global_settings: GlobalSettings
+    overrides: dict[tuple[str, int], CourseOverride]
+    item_courses: dict[int, CourseIds]
+    vat_rates: dict[int, InvoiceVat]
+    vat_mappings: dict[int, str]
+    sales_vat_codes: list[VatCode]
     problems: list[Problem] = field(default_factory=list)
-    last_course: tuple = (None, None)
+    last_course: CourseIds = (None, None)
 
 
-def _codes(ctx: _Context, item, is_discount: bool) -> tuple[str, str, str, dict[str, str]]:
+def _codes(ctx: _Context, item: InvoiceItem, is_discount: bool) -> tuple[str, str, str, dict[str, str]]:
     course_id, edition_id = ctx.item_courses.get(item.id) or (None, None)
     if course_id or edition_id:
         ctx.last_course = (course_id, edition_id)
@@ -200,7 +209,7 @@ def _codes(ctx: _Context, item, is_discount: bool) -> tuple[str, str, str, dict[
     return ledger, codes.cost_center.value, codes.cost_unit.value, decisions
 
 
-def _line(ctx: _Context, item, invoice_positive: bool, vat_amount: Decimal, amount: Decimal) -> PlannedLine:
+def _line(ctx: _Context, item: InvoiceItem, invoice_positive: bool, vat_amount: Decimal, amount: Decimal) -> PlannedLine:
     is_discount = _is_discount(item, amount, invoice_positive)
     ledger, cost_center, cost_unit, decisions = _codes(ctx, item, is_discount)
     if not ledger:
@@ -212,7 +221,7 @@ def _line(ctx: _Context, item, invoice_positive: bool, vat_amount: Decimal, amou
         )
     choice = vat_choose(
         vat_id=item.invoice_vat_id,
-        rate=ctx.vat_rates.get(item.invoice_vat_id),
+        rate=_rate(ctx, item),
         mappings=ctx.vat_mappings,
         sales_vat_codes=ctx.sales_vat_codes,
         division=ctx.global_settings.division,
@@ -233,22 +242,26 @@ def _line(ctx: _Context, item, invoice_positive: bool, vat_amount: Decimal, amou
     )
 
 
-def _percentage(ctx: _Context, item) -> Decimal:
-    rate = ctx.vat_rates.get(item.invoice_vat_id)
+def _rate(ctx: _Context, item: InvoiceItem) -> InvoiceVat | None:
+    return ctx.vat_rates.get(item.invoice_vat_id) if item.invoice_vat_id is not None else None
+
+
+def _percentage(ctx: _Context, item: InvoiceItem) -> Decimal:
+    rate = _rate(ctx, item)
     return Decimal(str(rate.percentage)) if rate is not None and getattr(rate, "has_vat", True) else Decimal(0)
 
 
 def entry_plan_build(
     *,
-    invoice,
-    account,
+    invoice: Invoice,
+    account: Account,
     vat_number: str,
-    vat_rates: dict,
-    item_courses: dict,
-    global_settings,
-    overrides: dict,
+    vat_rates: dict[int, InvoiceVat],
+    item_courses: dict[int, CourseIds],
+    global_settings: GlobalSettings,
+    overrides: dict[tuple[str, int], CourseOverride],
     vat_mappings: dict[int, str],
-    sales_vat_codes: list,
+    sales_vat_codes: list[VatCode],
 ) -> EntryPlan:
     """Map an Eduframe invoice and its account to an `EntryPlan`, collecting problems instead of raising."""
     ctx = _Context(global_settings, overrides, item_courses, vat_rates, vat_mappings, list(sales_vat_codes))
@@ -272,7 +285,7 @@ def entry_plan_build(
     account_fields = planned_account(account, vat_number, notes, _text(invoice.account_name))
     return EntryPlan(
         eduframe_invoice_id=invoice.id,
-        eduframe_account_id=invoice.account_id,
+        eduframe_account_id=account.id,  # the account read by the invoice's account_id
         division=global_settings.division,
         journal_code=global_settings.journal_code,
         entry_date=invoice.opened_at,
@@ -289,7 +302,7 @@ def entry_plan_build(
     )
 
 
-def _pdf_fields(invoice) -> dict:
+def _pdf_fields(invoice: Invoice) -> dict[str, str]:
     """Fields printed on the PDF beyond the entry's own: a change in them means a new attachment."""
     raw = getattr(invoice, "raw", None) or {}
     return {"account_name": _text(invoice.account_name), "footnote": _text(raw.get("footnote"))}

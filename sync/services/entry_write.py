@@ -64,7 +64,8 @@ def _header_changes(current, payload: dict, previous: dict | None) -> dict:
     }
     changes = {f: payload[f] for f in HEADER_FIELDS if f in payload and not _same(payload[f], now[f])}
     if "Customer" in changes and payload.get("PaymentReference"):
-        # Exact regenerates the payment reference when Customer changes [R S19]: send ours along.
+        # Exact regenerates the payment reference when Customer changes (integrators report it; Exact's
+        # SalesEntries reference, start.exactonline.nl/docs/HlpRestAPIResources.aspx, is silent): send ours along.
         changes["PaymentReference"] = payload["PaymentReference"]
     return changes
 

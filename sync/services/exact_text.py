@@ -1,7 +1,7 @@
 """Texts as Exact Online takes them: field lengths, ISO country codes, a name it will not refuse.
 
-The research notes give no field lengths (only `Code`: 18), so the limits below are conservative
-assumptions, the same the simulator enforces. Each rule that changes or drops a value returns a note,
+Exact's REST reference (start.exactonline.nl/docs/HlpRestAPIResources.aspx) gives no field lengths (only
+`Code`: 18), so the limits below are conservative assumptions, the same the simulator enforces. Each rule that changes or drops a value returns a note,
 which lands in the attempt's decisions so the administrator sees why Exact shows something shorter.
 
 Rules: a name, street, city or description is cut and ends in "…"; an entry description keeps the
@@ -12,13 +12,14 @@ that would be wrong once cut (e-mail, VAT number, payment reference, postcode) a
 from __future__ import annotations
 
 ELLIPSIS = "…"
-# Conservative limits [U: not in the notes]; the sandbox refuses longer values.
+# Conservative limits (not in Exact's reference); the sandbox refuses longer values.
 ACCOUNT_LIMITS = {"Name": 50, "AddressLine1": 100, "City": 50}
 ACCOUNT_DROP_LIMITS = {"Email": 100, "VATNumber": 30, "Postcode": 20}
 DESCRIPTION_LIMIT = 60
 YOUR_REF_LIMIT = 30
 PAYMENT_REFERENCE_LIMIT = 50
-# Country names (and ISO-3 codes) Eduframe tenants type instead of the ISO-2 code Exact wants [C notes 5.1].
+# Country names (and ISO-3 codes) Eduframe tenants type instead of the ISO-2 code Exact wants (Exact's reference,
+# crm/Accounts: `Country` is an ISO-2 code).
 COUNTRY_ALIASES = {
     "nederland": "NL", "netherlands": "NL", "the netherlands": "NL", "holland": "NL", "nld": "NL",
     "belgie": "BE", "belgië": "BE", "belgium": "BE", "belgique": "BE", "bel": "BE",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -112,7 +113,7 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
         if picked:
             TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
         for record_id, trigger in picked:
-            transaction.on_commit(lambda r=record_id, t=trigger: _send(r, t))
+            transaction.on_commit(partial(_send, record_id, trigger))
     return len(picked)
 
 
@@ -135,7 +136,7 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
         if deferral is not None:
             _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
             break
-        if InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(queued_at=now, waiting_for="") == 1:
+        if InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING) == 1:
             picked.append((record.pk, record.due_trigger or SyncAttempt.Trigger.RETRY))
         if len(picked) >= slots:
             break

@@ -9,12 +9,17 @@ that trace, and a brand-new invoice costs no lookup.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
+from sync.eduframe.client import EduframeClient
+from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, NotFoundError
+from sync.exact.client import ExactClient
+from sync.exact.entities import SalesEntry
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.account_match import account_after_refusal, account_ensure
-from sync.services.booking_errors import is_refused_change
+from sync.services.booking_errors import ErrorSource, is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
 from sync.services.document_attach import attachment_replace, document_ensure
 from sync.services.entry_adopt import entry_ours_by_ref, entry_says_what_we_send
@@ -47,24 +52,73 @@ class Booking:
 
     record: InvoiceRecord
     attempt: SyncAttempt
-    source: str = "Eduframe"
-    eduframe: object = None
-    exact: object = None
+    # Whom the booking talks to when an error comes: Eduframe until the Exact client is opened.
+    source: ErrorSource = ErrorSource.EDUFRAME
+    eduframe: EduframeClient | None = None
+    exact: ExactClient | None = None
     plan: EntryPlan | None = None
     fingerprint: str = ""
     pdf_fingerprint: str = ""
-    gl_ids: dict = field(default_factory=dict)
-    payload: dict | None = None
-    entry: object = None
-    outcome: str = Outcome.CREATED
+    gl_ids: dict[str, UUID] = field(default_factory=dict)
+    # The entry as we send it (Exact's field names), set once the account and the document are known.
+    payload: dict[str, Any] = field(default_factory=dict)
+    entry: KnownEntry | SalesEntry | None = None
+    outcome: SyncAttempt.Outcome = Outcome.CREATED
     message: str = ""
-    attachment_id: str | None = None
+    # A UUID when this attempt made the attachment, the stored text when it kept the one booked before.
+    attachment_id: UUID | str | None = None
     invoice_digest: str = ""
+
+    # The Exact writes run only after the plan is made and the Exact client opened: these say so in types.
+    @property
+    def planned(self) -> EntryPlan:
+        if self.plan is None:
+            raise RuntimeError("The booking has no plan yet.")
+        return self.plan
+
+    @property
+    def division(self) -> int:
+        """The plan's division: a plan without one has a problem and never reaches Exact."""
+        if self.planned.division is None:
+            raise RuntimeError("The booking's plan has no division.")
+        return self.planned.division
+
+    @property
+    def requests(self) -> dict[str, Any]:
+        """What this attempt sent to Exact, by step (the attempt is created with an empty dict)."""
+        if self.attempt.request_payload is None:
+            self.attempt.request_payload = {}
+        return self.attempt.request_payload
+
+    @property
+    def exact_client(self) -> ExactClient:
+        if self.exact is None:
+            raise RuntimeError("The booking has no Exact client yet.")
+        return self.exact
+
+    @property
+    def eduframe_client(self) -> EduframeClient:
+        if self.eduframe is None:
+            raise RuntimeError("The booking has no Eduframe client yet.")
+        return self.eduframe
+
+    @property
+    def booked_entry(self) -> KnownEntry | SalesEntry:
+        if self.entry is None:
+            raise RuntimeError("The booking has no entry yet.")
+        return self.entry
+
+
+def entry_division(record: InvoiceRecord) -> int:
+    """The division of the record's booked entry (saved together with the entry id)."""
+    if record.exact_division is None:
+        raise RuntimeError(f"Invoice record {record.pk} has an Exact entry without a division.")
+    return record.exact_division
 
 
 def _log_request(booking: Booking, key: str, payload) -> None:
     """Store what we are about to send, committed, before sending it (the trace the dedupe rule reads)."""
-    booking.attempt.request_payload[key] = jsonable(payload)
+    booking.requests[key] = jsonable(payload)
     booking.attempt.save(update_fields=["request_payload"])
 
 
@@ -76,30 +130,30 @@ def _sent_before(booking: Booking, key: str) -> bool:
 def _retire_other_division(booking: Booking) -> None:
     """The division setting changed: remove the entry from the old division, then book afresh in the new one."""
     record = booking.record
-    how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
+    how, reversal = entry_remove(booking.exact_client, entry_division(record), record.exact_entry_id, record.number)
     if reversal:
-        booking.attempt.request_payload["reversal"] = jsonable(reversal)
+        booking.requests["reversal"] = jsonable(reversal)
     record.exact_entry_id = record.exact_document_id = None
     record.booked_payload = None
     record.save(update_fields=["exact_entry_id", "exact_document_id", "booked_payload", "updated_at"])
 
 
-def _document(booking: Booking, invoice, customer) -> None:
-    record, plan = booking.record, booking.plan
+def _document(booking: Booking, invoice: Invoice, customer: UUID) -> None:
+    record, plan = booking.record, booking.planned
     previous = record.booked_payload or {}
     booking.pdf_fingerprint = pdf_fingerprint(plan)
 
     def pdf() -> bytes:
-        return booking.eduframe.invoice_pdf(invoice.id)
+        return booking.eduframe_client.invoice_pdf(invoice.id)
 
     if record.exact_document_id is None or record.exact_entry_id is None:
         sent = record.exact_document_id is None and _sent_before(booking, "document")
         if record.exact_document_id is None:
             _log_request(booking, "document", {"Subject": f"Eduframe invoice {plan.your_ref}", "Type": 10})
         booking.attachment_id = document_ensure(
-            client=booking.exact,
+            client=booking.exact_client,
             record=record,
-            division=plan.division,
+            division=booking.division,
             number=plan.your_ref,
             customer=customer,
             pdf=pdf,
@@ -108,14 +162,14 @@ def _document(booking: Booking, invoice, customer) -> None:
     elif previous.get("pdf_fingerprint") != booking.pdf_fingerprint:
         _log_request(booking, "attachment", {"FileName": f"{plan.your_ref}.pdf", "replaces": "the previous PDF"})
         booking.attachment_id, left = attachment_replace(
-            client=booking.exact,
-            division=plan.division,
+            client=booking.exact_client,
+            division=booking.division,
             document_id=record.exact_document_id,
             number=plan.your_ref,
             pdf=pdf,
             old_attachment_id=previous.get("attachment_id") if _replaces_finished(booking) else None,
         )
-        booking.attempt.request_payload["attachment"]["old_attachments_left"] = left
+        booking.requests["attachment"]["old_attachments_left"] = left
     else:
         booking.attachment_id = previous.get("attachment_id")
 
@@ -129,20 +183,21 @@ def _replaces_finished(booking: Booking) -> bool:
 
 def _create(booking: Booking) -> None:
     _log_request(booking, "entry", booking.payload)
-    booking.entry = entry_create(booking.exact, booking.plan.division, booking.payload)
+    booking.entry = entry_create(booking.exact_client, booking.division, booking.payload)
     booking.outcome = Outcome.CREATED
-    booking.message = f"Booked as entry {booking.entry.entry_number} in division {booking.plan.division}."
+    booking.message = f"Booked as entry {booking.booked_entry.entry_number} in division {booking.division}."
 
 
-def _replace(booking: Booking, current) -> None:
+def _replace(booking: Booking, current: SalesEntry) -> None:
     """Exact refuses to change the entry in place: remove it (reverse it when it cannot be deleted), book anew."""
-    record, division = booking.record, booking.plan.division
+    record, division = booking.record, booking.division
     if current.status == PROCESSED:
-        how, reversal = "reversed", entry_reverse(booking.exact, division, current, record.number)
+        reversal: dict | None
+        how, reversal = "reversed", entry_reverse(booking.exact_client, division, current, record.number)
     else:
-        how, reversal = entry_remove(booking.exact, division, current.entry_id, record.number)
+        how, reversal = entry_remove(booking.exact_client, division, current.entry_id, record.number)
     if reversal:
-        booking.attempt.request_payload["reversal"] = jsonable(reversal)
+        booking.requests["reversal"] = jsonable(reversal)
     # Forget the old entry at once (committed), so a failure below never removes or reverses it twice.
     record.exact_entry_id = None
     record.save(update_fields=["exact_entry_id", "updated_at"])
@@ -151,11 +206,11 @@ def _replace(booking: Booking, current) -> None:
     words = f"reversed ({record.number}-R)" if how == "reversed" else "deleted"
     booking.message = (
         f"Entry {current.entry_number} could not be changed in place, so it was {words} "
-        f"and the invoice booked again as entry {booking.entry.entry_number}."
+        f"and the invoice booked again as entry {booking.booked_entry.entry_number}."
     )
 
 
-def _adopt_processed(booking: Booking, current) -> None:
+def _adopt_processed(booking: Booking, current: SalesEntry) -> None:
     """Our entry, found by YourRef, already processed by the accountant and as we would send it: keep it."""
     _log_request(booking, "entry", booking.payload)
     booking.entry = current
@@ -166,8 +221,8 @@ def _adopt_processed(booking: Booking, current) -> None:
     )
 
 
-def _update(booking: Booking, current) -> None:
-    division = booking.plan.division
+def _update(booking: Booking, current: SalesEntry) -> None:
+    division = booking.division
     if current.status == PROCESSED and not booking.record.exact_entry_id:
         previous = (booking.record.booked_payload or {}).get("entry")
         if entry_says_what_we_send(current, booking.payload, previous):
@@ -176,7 +231,7 @@ def _update(booking: Booking, current) -> None:
         return _replace(booking, current)  # known to be refused: spare Exact's error budget
     previous = (booking.record.booked_payload or {}).get("entry")
     try:
-        writes = entry_update(booking.exact, division, current, booking.payload, previous)
+        writes = entry_update(booking.exact_client, division, current, booking.payload, previous)
     except FunctionalError as error:
         if not is_refused_change(error):
             raise
@@ -188,38 +243,46 @@ def _update(booking: Booking, current) -> None:
     booking.message = f"Entry {current.entry_number} updated in place ({writes} change(s) sent to Exact)."
 
 
-def invoice_entry_book(booking: Booking, invoice) -> None:
+def invoice_entry_book(booking: Booking, invoice: Invoice) -> None:
     """Make Exact hold exactly one live entry for the invoice, as planned, with its PDF."""
-    record, plan, exact = booking.record, booking.plan, booking.exact
-    if record.exact_entry_id and record.exact_division != plan.division:
+    record, plan, exact = booking.record, booking.planned, booking.exact_client
+    if record.exact_entry_id and record.exact_division != booking.division:
         _retire_other_division(booking)
-    account = {
-        "client": exact,
-        "installation": record.installation,
-        "division": plan.division,
-        "account_fields": plan.account.exact_fields(),
-        "eduframe_account_id": plan.eduframe_account_id,
-    }
-    customer = account_ensure(**account)
-    booking.attempt.request_payload["account"] = account["account_fields"]
+    account_fields = plan.account.exact_fields()
+    customer = account_ensure(
+        client=exact,
+        installation=record.installation,
+        division=booking.division,
+        account_fields=account_fields,
+        eduframe_account_id=plan.eduframe_account_id,
+    )
+    booking.requests["account"] = account_fields
     try:
         _document_and_entry(booking, invoice, customer)
     except FunctionalError as error:
         # A merged or deleted Exact account is paid for only when Exact refuses it: re-match, retry once.
-        _document_and_entry(booking, invoice, account_after_refusal(**account, error=error))
+        customer = account_after_refusal(
+            client=exact,
+            installation=record.installation,
+            division=booking.division,
+            account_fields=account_fields,
+            eduframe_account_id=plan.eduframe_account_id,
+            error=error,
+        )
+        _document_and_entry(booking, invoice, customer)
 
 
-def _document_and_entry(booking: Booking, invoice, customer) -> None:
-    record, plan, exact = booking.record, booking.plan, booking.exact
+def _document_and_entry(booking: Booking, invoice: Invoice, customer: UUID) -> None:
+    record, plan, exact = booking.record, booking.planned, booking.exact_client
     _document(booking, invoice, customer)
     booking.payload = entry_payload(plan, gl_ids=booking.gl_ids, customer=customer, document=record.exact_document_id)
     if _update_from_what_we_sent(booking):
         return
     current = None
     if record.exact_entry_id:
-        current = exact.get_sales_entry(plan.division, record.exact_entry_id)
+        current = exact.get_sales_entry(booking.division, record.exact_entry_id)
     elif _sent_before(booking, "entry"):
-        current = entry_ours_by_ref(exact, plan.division, plan.your_ref)
+        current = entry_ours_by_ref(exact, booking.division, plan.your_ref)
     if current is None:
         return _create(booking)
     _update(booking, current)
@@ -235,7 +298,7 @@ def _update_from_what_we_sent(booking: Booking) -> bool:
     """
     record, payload = booking.record, booking.payload
     previous = (record.booked_payload or {}).get("entry")
-    if not (record.exact_entry_id and previous) or record.exact_division != booking.plan.division:
+    if not (record.exact_entry_id and previous) or record.exact_division != booking.division:
         return False
     sent = jsonable(payload)
     if sent.get("SalesEntryLines") != previous.get("SalesEntryLines") or sent.get("Journal") != previous.get("Journal"):
@@ -246,7 +309,7 @@ def _update_from_what_we_sent(booking: Booking) -> bool:
         changes["PaymentReference"] = payload["PaymentReference"]
     try:
         if changes:
-            booking.exact.update_sales_entry(booking.plan.division, record.exact_entry_id, changes)
+            booking.exact_client.update_sales_entry(booking.division, record.exact_entry_id, changes)
     except NotFoundError:
         record.exact_entry_id = None  # removed in Exact by hand: the invoice is booked again
         record.save(update_fields=["exact_entry_id", "updated_at"])
@@ -256,7 +319,7 @@ def _update_from_what_we_sent(booking: Booking) -> bool:
         if not is_refused_change(error):
             raise
         booking.attempt.exact_message = error.message
-        current = booking.exact.get_sales_entry(booking.plan.division, record.exact_entry_id)
+        current = booking.exact_client.get_sales_entry(booking.division, record.exact_entry_id)
         if current is None:
             raise
         _replace(booking, current)

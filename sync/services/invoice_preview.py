@@ -7,6 +7,7 @@ would assign are shown as placeholders.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from plugin.selectors import settings_get
 from sync.eduframe.client import EduframeClient
@@ -31,7 +32,7 @@ class EntryPreview:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _known_ids(installation, plan: EntryPlan) -> tuple[object, object]:
+def _known_ids(installation, plan: EntryPlan) -> tuple[UUID | str, UUID | str]:
     """The account and document ids we already know (unverified: a preview makes no extra call)."""
     link = AccountLink.objects.filter(
         installation=installation, eduframe_account_id=plan.eduframe_account_id, exact_division=plan.division
@@ -67,7 +68,7 @@ def invoice_preview(*, installation, eduframe_invoice_id: int) -> EntryPreview:
     lookups = _lookups(installation, division, problems)
     plan = plan_for_invoice(installation=installation, eduframe=eduframe, lookups=lookups, invoice=invoice)
     problems.extend(plan.problems)
-    gl_ids = {}
+    gl_ids: dict[str, UUID] = {}
     if lookups is not None and not plan.problems:
         gl_ids, unknown = gl_ids_resolve(lookups, plan)
         problems.extend(unknown)

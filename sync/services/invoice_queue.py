@@ -45,7 +45,7 @@ def invoices_mark_due(queryset, *, trigger: str, **extra) -> int:
     that task, when it ends, that someone asked again meanwhile (so it is synced once more, with newer data).
     """
     now = timezone.now()
-    fields = {"due_trigger": trigger, "waiting_for": ""}
+    fields: dict[str, object] = {"due_trigger": trigger, "waiting_for": ""}
     if _priority_for(trigger) == Priority.CHANGED:
         # A change overtakes the catch-up; catch-up never demotes a change already waiting.
         fields["priority"] = Priority.CHANGED

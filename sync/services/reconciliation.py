@@ -16,7 +16,7 @@ from django.utils import timezone
 from plugin.models import Installation
 from plugin.selectors import settings_get
 from sync.errors import FunctionalError, SyncError
-from sync.models import AccountLink, InvoiceRecord
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.reconciliation_models import ReconciliationRun
 from sync.services import reconciliation_read as read
 from sync.services.invoice_queue import invoice_enqueue
@@ -169,6 +169,6 @@ def reconciliation_book_again(*, run: ReconciliationRun) -> int:
             record.booked_payload = {k: v for k, v in (record.booked_payload or {}).items() if k != "entry"}
             record.save(update_fields=["booked_fingerprint", "booked_payload", "updated_at"])
         for eduframe_invoice_id in ids:
-            invoice_enqueue(installation=run.installation, eduframe_invoice_id=eduframe_invoice_id, trigger="manual")
+            invoice_enqueue(installation=run.installation, eduframe_invoice_id=eduframe_invoice_id, trigger=SyncAttempt.Trigger.MANUAL)
         ReconciliationRun.objects.filter(pk=run.pk).update(booked_again_at=timezone.now())
     return len(ids)

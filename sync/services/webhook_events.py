@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from plugin.models import Installation
 from sync.errors import SyncError
-from sync.models import InvoiceRecord, WebhookEvent
+from sync.models import InvoiceRecord, SyncAttempt, WebhookEvent
 
 INVOICE_EVENTS = {"invoice.created", "invoice.updated", "invoice.deleted"}
 # The columns' widths (WebhookEvent.event / entity_type) and the database's range of a BigIntegerField.
@@ -186,7 +186,10 @@ def _unknown_invoice(event: WebhookEvent) -> str:
     throttled, token refused) the event is queued as before, so a genuine invoice is never dropped; the sync
     then retries and records what it finds.
     """
-    if InvoiceRecord.objects.filter(installation=event.installation, eduframe_invoice_id=event.entity_id).exists():
+    invoice_id = event.entity_id
+    if invoice_id is None:  # never: _needs_lookup asks for an id
+        return ""
+    if InvoiceRecord.objects.filter(installation=event.installation, eduframe_invoice_id=invoice_id).exists():
         return ""
     if event.event == "invoice.deleted":
         return f"Invoice {event.entity_id} was never synced: nothing to remove."
@@ -194,7 +197,7 @@ def _unknown_invoice(event: WebhookEvent) -> str:
 
     try:
         with EduframeClient(event.installation) as client:
-            found = client.get_invoice(event.entity_id)
+            found = client.get_invoice(invoice_id)
     except SyncError:
         return ""
     return "" if found is not None else f"Eduframe has no invoice {event.entity_id}: nothing to sync."
@@ -221,7 +224,7 @@ def _process(event: WebhookEvent, unknown: str) -> None:
     invoice_enqueue(
         installation=event.installation,
         eduframe_invoice_id=event.entity_id,
-        trigger="webhook",
+        trigger=SyncAttempt.Trigger.WEBHOOK,
         deleted=event.event == "invoice.deleted",
     )
 

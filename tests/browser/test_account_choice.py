@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 
 from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord
-from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_sync import invoice_sync
 from tests.sync.booking.conftest import world_build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from sandbox.demo_data import EXACT_DEMO_DIVISION, seed_courses, seed_settings
 from sync.models import InvoiceRecord
-from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_sync import invoice_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from plugin.models import ExactConnection
 from sync.models import InvoiceRecord
 from sync.reconciliation_models import ReconciliationRun
-from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_sync import invoice_sync
 from sync.services.reconciliation import reconciliation_run_execute
 from tests.browser.test_progress_bar import _signed_in
 from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory

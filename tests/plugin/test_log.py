@@ -8,8 +8,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.invoice_book import invoice_sync
 from sync.services.invoice_queue import invoice_enqueue
+from sync.services.invoice_sync import invoice_sync
 from tests.factories import InvoiceRecordFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,10 @@ from django.utils import timezone
 from plugin.models import Installation
 from plugin.selectors import settings_get
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.invoice_book import invoice_sync
 from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started
 from sync.services.invoice_preview import invoice_preview
 from sync.services.invoice_queue import invoice_record_task_failure
+from sync.services.invoice_sync import invoice_sync
 from sync.services.reconcile import invoices_listed
 
 WAITING_STATES = [InvoiceRecord.State.PENDING, InvoiceRecord.State.NEEDS_ATTENTION]

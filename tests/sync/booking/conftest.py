@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from plugin.models import ExactConnection
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_sync import invoice_sync
 from tests.factories import (
     ExactConnectionFactory,
     GlobalSettingsFactory,

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from sync.models import InvoiceRecord, SyncAttempt
-from sync.services import invoice_book
+from sync.services import invoice_sync as sync_module
 from sync.services.claim_recovery import claims_recover_abandoned
 from sync.services.invoice_claim import RERUN, invoice_claim, invoice_release
 from sync.services.worker_identity import holder_name, host_name
@@ -36,16 +36,16 @@ def test_a_claimed_invoice_is_not_booked_twice_but_flagged_for_a_rerun(world):
 def test_the_claim_holder_runs_again_when_a_sync_was_asked_for_meanwhile(world, monkeypatch):
     invoice = world.invoice([world.item()])
     record = world.record(invoice)
-    real = invoice_book._sync_claimed
+    real = sync_module._sync_claimed
     runs = []
 
     def sync_while_another_asks(record_id, trigger):
         runs.append(trigger)
         if len(runs) == 1:
-            assert invoice_book.invoice_sync(record_id=record_id, trigger=trigger).pk is None
+            assert sync_module.invoice_sync(record_id=record_id, trigger=trigger).pk is None
         return real(record_id, trigger)
 
-    monkeypatch.setattr(invoice_book, "_sync_claimed", sync_while_another_asks)
+    monkeypatch.setattr(sync_module, "_sync_claimed", sync_while_another_asks)
     world.sync(invoice)
     record.refresh_from_db()
     assert len(runs) == 2
@@ -59,19 +59,19 @@ def test_a_sync_still_asked_for_after_the_last_run_stays_due_for_the_dispatcher(
 ):
     invoice = world.invoice([world.item()])
     record = world.record(invoice)
-    real = invoice_book._sync_claimed
+    real = sync_module._sync_claimed
     runs = []
 
     def sync_while_others_keep_asking(record_id, trigger):
         runs.append(trigger)
-        assert invoice_book.invoice_sync(record_id=record_id, trigger=trigger).pk is None
+        assert sync_module.invoice_sync(record_id=record_id, trigger=trigger).pk is None
         return real(record_id, trigger)
 
-    monkeypatch.setattr(invoice_book, "_sync_claimed", sync_while_others_keep_asking)
+    monkeypatch.setattr(sync_module, "_sync_claimed", sync_while_others_keep_asking)
     with patch.object(sync_invoice_task, "delay", autospec=True) as delay:
         with django_capture_on_commit_callbacks(execute=True):
             world.sync(invoice)
-    assert len(runs) == invoice_book.MAX_RUNS
+    assert len(runs) == sync_module.MAX_RUNS
     delay.assert_not_called()  # the booking never queues itself ...
     record.refresh_from_db()
     assert (record.state, record.claim_token, record.claimed_until) == (InvoiceRecord.State.BOOKED, "", None)
@@ -80,7 +80,7 @@ def test_a_sync_still_asked_for_after_the_last_run_stays_due_for_the_dispatcher(
 
 def test_a_sync_of_a_record_that_no_longer_exists_says_so(db):
     with pytest.raises(InvoiceRecord.DoesNotExist):
-        invoice_book.invoice_sync(record_id=987654, trigger=SyncAttempt.Trigger.RETRY)
+        sync_module.invoice_sync(record_id=987654, trigger=SyncAttempt.Trigger.RETRY)
 
 
 @pytest.mark.django_db(transaction=True)

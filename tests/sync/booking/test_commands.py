@@ -71,17 +71,17 @@ def test_sync_status_prints_counts_per_state_and_the_last_error(world):
 def test_sync_invoices_goes_on_after_a_bug_on_one_invoice_and_says_so(world, monkeypatch):
     from django.core.management.base import CommandError
 
-    import sync.services.invoice_book as invoice_book
+    import sync.services.invoice_sync as sync_module
 
     broken, fine = world.invoice([world.item()]), world.invoice([world.item()])
-    real_plan = invoice_book.plan_for_invoice
+    real_plan = sync_module.plan_for_invoice
 
     def plan_with_a_bug(*, invoice, **kwargs):
         if invoice.id == broken["id"]:
             raise ZeroDivisionError("a bug in the mapping")
         return real_plan(invoice=invoice, **kwargs)
 
-    monkeypatch.setattr(invoice_book, "plan_for_invoice", plan_with_a_bug)
+    monkeypatch.setattr(sync_module, "plan_for_invoice", plan_with_a_bug)
     with pytest.raises(CommandError, match="1 invoice"):
         _run("sync_invoices", "--since", str(world.settings.sync_from))
     assert InvoiceRecord.objects.get(eduframe_invoice_id=fine["id"]).state == InvoiceRecord.State.BOOKED

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from sync.models import InvoiceRecord
 from sync.reconciliation_models import ReconciliationRun
-from sync.services.invoice_book import invoice_sync
+from sync.services.invoice_sync import invoice_sync
 from sync.services.reconciliation import (
     reconciliation_book_again,
     reconciliation_request,

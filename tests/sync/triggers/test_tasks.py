@@ -20,7 +20,7 @@ State = InvoiceRecord.State
 
 @pytest.fixture
 def invoice_sync():
-    with patch("sync.services.invoice_book.invoice_sync", autospec=True) as service:
+    with patch("sync.services.invoice_sync.invoice_sync", autospec=True) as service:
         yield service
 
 

@@ -15,17 +15,18 @@ from django.utils import timezone
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
+from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, SyncError
 from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
-from sync.services.booking_errors import outcome_for
+from sync.services.booking_errors import ErrorSource, outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import gl_ids_resolve, jsonable
 from sync.services.entry_plan import fingerprint
 from sync.services.entry_write import entry_remove
 from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_rerun_request
 from sync.services.invoice_dispatch import booking_calls_estimate
-from sync.services.invoice_entry import Booking, invoice_entry_book
+from sync.services.invoice_entry import Booking, entry_division, invoice_entry_book
 from sync.services.record_fit import fit_text_fields, record_unexpected_failure
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
@@ -104,7 +105,8 @@ def _run(booking: Booking) -> None:
     record = booking.record
     booking.eduframe = EduframeClient(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
-    # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (notes, 2.6).
+    # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (the `deleted` status of
+    # Eduframe's older API spec, and of its help article "Invoices": a concept invoice deleted before sending).
     if invoice is None or invoice.status == "deleted":
         if invoice is None and record.exact_entry_id and not booking.eduframe.invoices_readable():
             raise FunctionalError(HIDDEN_INVOICE)
@@ -118,7 +120,7 @@ def _run(booking: Booking) -> None:
     skip = _skip_reason(record, invoice, settings)
     if skip:
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
-    booking.source = "Exact Online"
+    booking.source = ErrorSource.EXACT
     booking.exact = ExactClient.for_installation(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
@@ -145,7 +147,7 @@ def _run(booking: Booking) -> None:
     _booked(booking)
 
 
-def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
+def _seen_unchanged(record: InvoiceRecord, invoice: Invoice, trigger: str) -> bool:
     """A repeated webhook (or a rescan) of a booked invoice whose `updated_at` is the one we booked: 1 call.
 
     Settings, overrides, a retry or an operator still re-plan the entry: only Eduframe's own signals are
@@ -158,7 +160,7 @@ def _seen_unchanged(record: InvoiceRecord, invoice, trigger: str) -> bool:
     return eduframe_signal and same and booked and not _settings_changed_since(record.installation, record.booked_at)
 
 
-def invoice_digest(invoice) -> str:
+def invoice_digest(invoice: Invoice) -> str:
     """A hash of every field of the Eduframe invoice (items included) as the booking read it."""
     text = json.dumps(jsonable(dataclasses.asdict(invoice)), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -173,7 +175,7 @@ def _settings_changed_since(installation, moment) -> bool:
     )
 
 
-def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
+def _skip_reason(record: InvoiceRecord, invoice: Invoice, settings: GlobalSettings) -> str:
     """Why the invoice is not booked at all (concept, or dated before `Sync from`), or "" to book it."""
     if invoice.status == "concept":
         return "Concept invoice: booked once it is opened."
@@ -184,7 +186,7 @@ def _skip_reason(record: InvoiceRecord, invoice, settings) -> str:
     return ""
 
 
-def _snapshot(record: InvoiceRecord, invoice) -> None:
+def _snapshot(record: InvoiceRecord, invoice: Invoice) -> None:
     """Keep the invoice's headline on the record for the sync log."""
     record.number = invoice.number or ""
     record.eduframe_account_id = invoice.account_id
@@ -202,10 +204,10 @@ def _invoice_gone(booking: Booking) -> None:
         return _settle(booking, State.DELETED, Outcome.DELETED, record.reason or "Deleted in Eduframe.")
     if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
-    booking.source = "Exact Online"
+    booking.source = ErrorSource.EXACT
     booking.exact = ExactClient.for_installation(record.installation)
-    how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
-    booking.attempt.request_payload["reversal"] = jsonable(reversal)
+    how, reversal = entry_remove(booking.exact, entry_division(record), record.exact_entry_id, record.number)
+    booking.requests["reversal"] = jsonable(reversal)
     words = {
         "deleted": f"its entry {record.exact_entry_number} was deleted from Exact",
         "reversed": f"Exact refused to delete the processed entry {record.exact_entry_number}, so it was reversed "
@@ -218,10 +220,13 @@ def _invoice_gone(booking: Booking) -> None:
     _settle(booking, State.DELETED, Outcome.DELETED, f"Deleted in Eduframe: {words[how]}.")
 
 
-def _settle(booking: Booking, state: str, outcome: str, reason: str, fix_hint: str = "") -> None:
+def _settle(
+    booking: Booking, state: InvoiceRecord.State, outcome: SyncAttempt.Outcome, reason: str, fix_hint: str = ""
+) -> None:
     record = booking.record
     record.state, record.reason, record.fix_hint = state, reason, fix_hint
-    record.error_kind, record.next_retry_at, record.waiting_for = "", None, ""
+    record.error_kind, record.next_retry_at = InvoiceRecord.ErrorKind.NONE, None
+    record.waiting_for = InvoiceRecord.WaitingFor.NOTHING
     if state != State.PENDING:
         record.retry_count = 0
     record_save(record)
@@ -238,10 +243,10 @@ def _needs_attention(booking: Booking, problems) -> None:
 
 
 def _booked(booking: Booking) -> None:
-    record, entry = booking.record, booking.entry
+    record, entry = booking.record, booking.booked_entry
     record.exact_entry_id = entry.entry_id
     record.exact_entry_number = entry.entry_number
-    record.exact_division = booking.plan.division
+    record.exact_division = booking.division
     record.booked_fingerprint = booking.fingerprint
     record.booked_payload = {
         "entry": jsonable(booking.payload),
@@ -282,6 +287,6 @@ def record_save(record: InvoiceRecord) -> None:
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 
 
-def _finish(booking: Booking, outcome: str, message: str) -> None:
+def _finish(booking: Booking, outcome: SyncAttempt.Outcome, message: str) -> None:
     booking.attempt.outcome = outcome
     booking.attempt.message = message
