@@ -32,7 +32,7 @@ from sync.errors import (
     NotFoundError,
     RetryableError,
 )
-from sync.http_common import make_http_client as make_shared_client
+from sync.http_common import make_http_client
 
 PER_PAGE = 100
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -62,12 +62,6 @@ BACKGROUND_THROTTLE_WAIT = 0.0
 SLOW_DOWN = "Eduframe asked us to slow down (rate limit reached)."
 
 
-def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """Build the one httpx.Client of an EduframeClient."""
-    base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
-    return make_shared_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
-
-
 def scope_for(method: str, path: str) -> str | None:
     """Return the Eduframe scope an endpoint needs, when known."""
     if path.startswith("/webhooks"):
@@ -93,7 +87,8 @@ class EduframeClient:
         self.max_throttle_wait = max_throttle_wait
         self._sleep = sleep
         self._transport = transport
-        self.http = make_http_client(transport)
+        base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
+        self.http = make_http_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
         self._cache: dict[tuple[str, int], object] = {}
         self._vat_slug = _UNSET
 

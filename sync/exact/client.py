@@ -20,10 +20,11 @@ from plugin.models import ExactConnection
 from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
 from sync.exact.budget import budget_check, budget_claim, call_count
-from sync.exact.http import RateLimits, error_for, exact_json, exact_message, make_http_client, transport_error_for
+from sync.exact.http import RateLimits, error_for, exact_json, exact_message, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
 from sync.exact.regions import exact_base_url
 from sync.exact.tokens import access_token_for, connection_refused, token_refused_again
+from sync.http_common import make_http_client
 
 ACCOUNT_FIELDS = "ID,Code,Name,Email,Status,VATNumber,AddressLine1,Postcode,City,Country"
 LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,CostCenter,CostUnit"
