@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from plugin.models import VatMapping
 from plugin.selectors import overrides_get, settings_get
+from sync.connections.exact import exact_lookups
 from sync.errors import FunctionalError
 from sync.exact.lookups import ExactLookups
 from sync.services.entry_plan import EntryPlan, entry_plan_build
@@ -21,7 +22,7 @@ def vat_mappings_get(*, installation) -> dict[int, str]:
 
 def lookups_for(*, exact, installation, division: int | None) -> ExactLookups | None:
     """Return the cached lookups of the division, or None when no division is set yet."""
-    return ExactLookups(exact, installation=installation, division=division) if division else None
+    return exact_lookups(exact, installation=installation, division=division) if division else None
 
 
 def plan_for_invoice(*, installation, eduframe, lookups: ExactLookups | None, invoice) -> EntryPlan:

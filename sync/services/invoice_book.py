@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
+from sync.connections.exact import exact_client_for
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
 from sync.errors import FunctionalError, SyncError
-from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
@@ -119,7 +119,7 @@ def _run(booking: Booking) -> None:
     if skip:
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
     booking.source = "Exact Online"
-    booking.exact = ExactClient.for_installation(record.installation)
+    booking.exact = exact_client_for(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
         installation=record.installation, eduframe=booking.eduframe, lookups=lookups, invoice=invoice
@@ -203,7 +203,7 @@ def _invoice_gone(booking: Booking) -> None:
     if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
     booking.source = "Exact Online"
-    booking.exact = ExactClient.for_installation(record.installation)
+    booking.exact = exact_client_for(record.installation)
     how, reversal = entry_remove(booking.exact, record.exact_division, record.exact_entry_id, record.number)
     booking.attempt.request_payload["reversal"] = jsonable(reversal)
     words = {

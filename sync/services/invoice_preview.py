@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from plugin.selectors import settings_get
+from sync.connections.exact import exact_client_for
 from sync.eduframe.client import EduframeClient
 from sync.errors import SyncError
-from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import entry_payload, gl_ids_resolve, jsonable
@@ -47,7 +47,7 @@ def _known_ids(installation, plan: EntryPlan) -> tuple[object, object]:
 def _lookups(installation, division, problems: list[Problem]):
     try:
         return lookups_for(
-            exact=ExactClient.for_installation(installation), installation=installation, division=division
+            exact=exact_client_for(installation), installation=installation, division=division
         )
     except SyncError as error:
         problems.append(Problem(error.message, "Connect Exact Online on the settings page."))

@@ -66,13 +66,13 @@ def _settings(installation: Installation):
 
 def report_make(*, installation: Installation, year: int, month: int, on_call=None) -> tuple[Report, int, int]:
     """Read both sides and compare one month (and total the year); return (report, Eduframe calls, Exact calls)."""
+    from sync.connections.exact import exact_client_for
     from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
-    from sync.exact.client import ExactClient
 
     settings = _settings(installation)
     with (
         EduframeClient(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe,
-        ExactClient.for_installation(installation) as exact,
+        exact_client_for(installation) as exact,
     ):
 
         def tick() -> None:

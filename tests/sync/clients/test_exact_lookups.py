@@ -9,7 +9,7 @@ from uuid import UUID
 import httpx
 from django.utils import timezone
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client, exact_lookups
 from sync.exact.lookups import ExactLookups
 from sync.models import ExactLookupCache
 from tests.sync.clients.conftest import odata
@@ -33,8 +33,8 @@ def _vat(code, pct, tx="S", blocked=False):
 
 
 def _lookups(connection, router) -> ExactLookups:
-    client = ExactClient(connection, transport=router.transport)
-    return ExactLookups(client, installation=connection.installation, division=DIV)
+    client = exact_client(connection, transport=router.transport)
+    return exact_lookups(client, installation=connection.installation, division=DIV)
 
 
 def test_it_caches_lookups_in_the_database(connection, router):
