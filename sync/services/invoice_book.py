@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
+from sync.connections.eduframe import eduframe_client
 from sync.connections.exact import exact_client_for
-from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
+from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 from sync.errors import FunctionalError, SyncError
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import outcome_for
@@ -102,7 +103,7 @@ def _close_clients(booking: Booking) -> None:
 
 def _run(booking: Booking) -> None:
     record = booking.record
-    booking.eduframe = EduframeClient(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
+    booking.eduframe = eduframe_client(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (notes, 2.6).
     if invoice is None or invoice.status == "deleted":

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from plugin.selectors import settings_get
+from sync.connections.eduframe import eduframe_client
 from sync.connections.exact import exact_client_for
-from sync.eduframe.client import EduframeClient
 from sync.errors import SyncError
 from sync.models import AccountLink, InvoiceRecord
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
@@ -56,7 +56,7 @@ def _lookups(installation, division, problems: list[Problem]):
 
 def invoice_preview(*, installation, eduframe_invoice_id: int) -> EntryPreview:
     """Return the entry that `invoice_sync` would post for this invoice now, with its decisions and problems."""
-    eduframe = EduframeClient(installation)
+    eduframe = eduframe_client(installation)
     invoice = eduframe.get_invoice(eduframe_invoice_id)
     if invoice is None:
         return EntryPreview(None, None, [], [Problem("The invoice does not exist in Eduframe (any more).", "")])

@@ -66,12 +66,13 @@ def _settings(installation: Installation):
 
 def report_make(*, installation: Installation, year: int, month: int, on_call=None) -> tuple[Report, int, int]:
     """Read both sides and compare one month (and total the year); return (report, Eduframe calls, Exact calls)."""
+    from sync.connections.eduframe import eduframe_client
     from sync.connections.exact import exact_client_for
-    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
+    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 
     settings = _settings(installation)
     with (
-        EduframeClient(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe,
+        eduframe_client(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe,
         exact_client_for(installation) as exact,
     ):
 

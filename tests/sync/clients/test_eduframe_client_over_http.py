@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.demo_data import load_eduframe_demo
-from sync.eduframe.client import EduframeClient
+from sync.connections.eduframe import eduframe_client
 from sync.errors import AuthError, FunctionalError, RetryableError
 from tests.factories import InstallationFactory
 
@@ -14,7 +14,7 @@ from tests.factories import InstallationFactory
 def eduframe(eduframe_sandbox, db):
     state = eduframe_sandbox.state
     load_eduframe_demo(state)
-    client = EduframeClient(InstallationFactory(eduframe_access_token="demo-token"))
+    client = eduframe_client(InstallationFactory(eduframe_access_token="demo-token"))
     yield state, client
     client.close()
 
@@ -84,7 +84,7 @@ def test_it_registers_lists_and_removes_a_webhook(eduframe):
 def test_it_reports_the_missing_scopes_of_a_narrow_token(eduframe):
     state, _ = eduframe
     state.add_token("narrow", ["invoices:read", "courses:read"])
-    client = EduframeClient(InstallationFactory(eduframe_access_token="narrow"))
+    client = eduframe_client(InstallationFactory(eduframe_access_token="narrow"))
     assert client.missing_scopes() == ["relations:read", "settings:read", "settings:modify"]
     client.close()
 
@@ -95,7 +95,7 @@ def test_a_full_token_misses_no_scope(eduframe):
 
 
 def test_an_unknown_token_is_an_auth_error(eduframe):
-    client = EduframeClient(InstallationFactory(eduframe_access_token="nope"))
+    client = eduframe_client(InstallationFactory(eduframe_access_token="nope"))
     with pytest.raises(AuthError):
         client.current_educator()
     client.close()
