@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 from sync.errors import AuthError
 
-REFUSED_OAUTH = "Eduframe refused EduExact's access; open the plugin from Eduframe (Click to install) to allow it again."
+REFUSED_OAUTH = (
+    "Eduframe refused EduExact's access; open the plugin from Eduframe (Click to install) to allow it again."
+)
 REFUSED_API_TOKEN = "Eduframe refused the API token; install the plugin again with a new token."
 
 
