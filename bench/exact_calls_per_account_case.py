@@ -19,7 +19,7 @@ from django.core.management import call_command  # noqa: E402
 from bench.exact_calls_per_invoice import DIVISION, book, connect, start  # noqa: E402 (sets up Django first)
 from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
 from sandbox.exact.app import create_app as create_exact  # noqa: E402
-from sync.exact.client import ExactClient  # noqa: E402
+from sync.connections.exact import exact_client_for  # noqa: E402
 from sync.models import AccountLink  # noqa: E402
 
 ADDRESS = {"address": "Kerkstraat 1", "postal_code": "3511 ED", "city": "Utrecht", "country": "NL"}
@@ -42,7 +42,7 @@ def main() -> None:
     installation = connect(exact_server, exact)
     vat = eduframe.add_vat("21% BTW", "21")
     item = {"name": "Projectmanagement Basis", "units": 1, "unit_price": "595.00", "invoice_vat_id": vat["id"]}
-    client = ExactClient.for_installation(installation)
+    client = exact_client_for(installation)
 
     def account(name: str, email: str) -> dict:
         return eduframe.add_account(name, email=email, address=ADDRESS)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from plugin.models import ExactConnection, Installation
+from sync.connections.exact import exact_client, exact_lookups
 from sync.errors import AuthError, NotFoundError, RetryableError, SyncError
-from sync.exact.client import ExactClient
-from sync.exact.lookups import ExactLookups
 
 SALES_JOURNAL = 20
 REVENUE_ACCOUNT = 110
@@ -37,7 +36,7 @@ class CodeChecker:
         if not division:
             raise ExactUnavailable("Choose a division first: the codes are checked in that division.")
         self.division = division
-        self.lookups = ExactLookups(ExactClient(connection), installation=installation, division=division)
+        self.lookups = exact_lookups(exact_client(connection), installation=installation, division=division)
 
     def _find(self, method, *args):
         try:

@@ -7,11 +7,11 @@ from django.db import transaction
 from django.urls import reverse
 
 from plugin.models import ExactConnection, GlobalSettings, Installation
+from sync.connections.exact import exact_client
+from sync.connections.exact_tokens import store_new_tokens
 from sync.errors import AuthError, RetryableError, SyncError
 from sync.exact import oauth
-from sync.exact.client import ExactClient
 from sync.exact.regions import exact_base_url
-from sync.exact.tokens import store_new_tokens
 
 
 class ConnectionRefused(Exception):
@@ -58,7 +58,7 @@ def exact_connection_complete(*, installation: Installation, base_url: str, code
 
 def _me(connection: ExactConnection):
     try:
-        return ExactClient(connection).me()
+        return exact_client(connection).me()
     except SyncError as exc:
         raise ConnectionRefused(f"Connected, but Exact Online did not say who you are: {exc.message}") from exc
 
@@ -84,7 +84,7 @@ def exact_connection_disconnect(*, installation: Installation) -> None:
 def divisions_list(*, connection: ExactConnection) -> list:
     """The divisions the connected Exact user can reach."""
     try:
-        return list(ExactClient(connection).divisions())
+        return list(exact_client(connection).divisions())
     except SyncError as exc:
         raise ConnectionRefused(f"Exact Online could not list your divisions: {exc.message}") from exc
 

@@ -14,8 +14,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from plugin.models import ExactConnection
+from sync.connections.exact_tokens import access_token_for
 from sync.errors import SyncError
-from sync.exact.tokens import access_token_for
 
 logger = logging.getLogger(__name__)
 

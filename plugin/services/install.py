@@ -19,6 +19,8 @@ from django.urls import reverse
 from plugin.crypto import is_undecryptable
 from plugin.models import Installation, _new_webhook_secret
 from plugin.services.admin_sessions import session_bind  # noqa: F401  (its home before sign-ins were recorded)
+from sync.connections.eduframe import eduframe_client
+from sync.eduframe.access import EduframeAccess
 from sync.eduframe.client import EduframeClient
 from sync.errors import AuthError, FunctionalError, RetryableError, SyncError
 
@@ -57,9 +59,9 @@ class EduframeCredentials:
 
 def credentials_check(*, educator_slug: str, credentials: EduframeCredentials):
     """Ask Eduframe whose token this is and what it may do; return the educator or raise InstallRefused."""
-    probe = Installation(educator_slug=educator_slug, eduframe_auth=credentials.auth)
-    probe.eduframe_access_token = credentials.access_token
-    client = EduframeClient(probe)
+    # Nothing is stored yet: the client gets the token itself, with no installation behind it.
+    oauth = credentials.auth == Installation.EduframeAuth.OAUTH
+    client = EduframeClient(EduframeAccess.for_token(credentials.access_token, oauth=oauth))
     try:
         educator = client.current_educator()
         missing = client.missing_scopes()
@@ -168,7 +170,7 @@ def webhook_url(*, installation: Installation) -> str:
 def webhook_ensure(*, installation: Installation) -> str:
     """Register our webhook on Eduframe unless it is already there; return and store its id."""
     url = webhook_url(installation=installation)
-    client = EduframeClient(installation)
+    client = eduframe_client(installation)
     try:
         existing = [hook for hook in client.list_webhooks() if hook.url == url]
         hook_id = str(existing[0].id) if existing else str(client.create_webhook(url=url, events=WEBHOOK_EVENTS).id)
@@ -194,7 +196,7 @@ def webhook_secret_rotate(*, installation: Installation) -> str:
     new_secret = _new_webhook_secret()
     new_url = webhook_url(installation=Installation(pk=installation.pk, webhook_secret=new_secret))
     old_url, old_hook_id = webhook_url(installation=installation), installation.eduframe_webhook_id
-    with EduframeClient(installation) as client:
+    with eduframe_client(installation) as client:
         try:
             hook = client.create_webhook(url=new_url, events=WEBHOOK_EVENTS)
         except SyncError as exc:

@@ -16,7 +16,7 @@ from plugin.selectors import codes_rows, course_rows, edition_codes, edition_row
 from plugin.services.audit import audit_record, changes_summary
 from plugin.services.exact_checks import ExactUnavailable
 from plugin.services.settings_save import OverrideValues, course_override_set, override_check
-from sync.eduframe.client import EduframeClient
+from sync.connections.eduframe import eduframe_client
 from sync.errors import NotFoundError, SyncError
 
 PER_PAGE = 25
@@ -40,7 +40,7 @@ def course_list(request):
     cursor = request.GET.get("cursor") or None
     trail = [c for c in request.GET.getlist("back") if c]
     try:
-        courses, next_cursor = EduframeClient(request.installation).courses_page(
+        courses, next_cursor = eduframe_client(request.installation).courses_page(
             search=search or None, cursor=cursor, per_page=PER_PAGE
         )
     except SyncError as exc:
@@ -112,7 +112,7 @@ def eduframe_errors(view):
 @installation_required
 @eduframe_errors
 def course_detail(request, course_id: int):
-    client = EduframeClient(request.installation)
+    client = eduframe_client(request.installation)
     course = _eduframe_get(client.get_course, course_id)
     form, done = _override_form(request, scope=CourseOverride.Scope.TEMPLATE, eduframe_id=course.id, name=course.name)
     if done:
@@ -131,7 +131,7 @@ def course_detail(request, course_id: int):
 @installation_required
 @eduframe_errors
 def edition_detail(request, edition_id: int):
-    client = EduframeClient(request.installation)
+    client = eduframe_client(request.installation)
     edition = _eduframe_get(client.get_planned_course, edition_id)
     course = _eduframe_get(client.get_course, edition.course_id)
     name = f"{course.name}, {edition.name}"

@@ -25,7 +25,7 @@ from plugin.services.settings_save import (
     sync_from_moves_back,
     vat_mapping_save,
 )
-from sync.eduframe.client import EduframeClient
+from sync.connections.eduframe import eduframe_client
 from sync.errors import SyncError
 from sync.selectors import backfill_progress
 from sync.services.reconcile import sync_from_estimate
@@ -142,7 +142,7 @@ def backfill_progress_json(request):
 def vat_mapping(request):
     installation = request.installation
     try:
-        rates = list(EduframeClient(installation).invoice_vats())
+        rates = list(eduframe_client(installation).invoice_vats())
         checker = CodeChecker(
             installation=installation,
             connection=connection_get(installation=installation),

@@ -16,23 +16,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 
-from plugin.models import Installation
 from sync.eduframe import entities as e
-from sync.eduframe.tokens import bearer_for, clear_auth_error, mark_auth_error, renewable
+from sync.eduframe.access import EduframeAccess
 from sync.errors import (
     WAIT_EDUFRAME,
     AmbiguousError,
-    AuthError,
     DeferredError,
     FunctionalError,
     NotFoundError,
     RetryableError,
 )
-from sync.http_common import make_http_client as make_shared_client
+from sync.http_common import make_http_client
 
 PER_PAGE = 100
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -62,12 +58,6 @@ BACKGROUND_THROTTLE_WAIT = 0.0
 SLOW_DOWN = "Eduframe asked us to slow down (rate limit reached)."
 
 
-def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """Build the one httpx.Client of an EduframeClient."""
-    base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
-    return make_shared_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
-
-
 def scope_for(method: str, path: str) -> str | None:
     """Return the Eduframe scope an endpoint needs, when known."""
     if path.startswith("/webhooks"):
@@ -76,24 +66,28 @@ def scope_for(method: str, path: str) -> str | None:
 
 
 class EduframeClient:
-    """Talks to Eduframe for one installation; `calls_made` counts the HTTP calls of this instance."""
+    """Talks to Eduframe for one tenant; `calls_made` counts the HTTP calls of this instance.
+
+    The token, the shared Retry-After and the reference-data cache come in through `access` (for a stored
+    installation: `sync.connections.eduframe.eduframe_client`): this class only speaks HTTP.
+    """
 
     def __init__(
         self,
-        installation: Installation,
+        access: EduframeAccess,
         *,
         transport: httpx.BaseTransport | None = None,
         max_throttle_wait: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.installation = installation
+        self.access = access
         self.calls_made = 0
         # Eduframe's rate limit is per token: after a 429 every process of this tenant waits out its
-        # Retry-After (stored on the installation); up to `max_throttle_wait` seconds in place, else it refuses.
+        # Retry-After (`access.throttle`); up to `max_throttle_wait` seconds in place, else it refuses.
         self.max_throttle_wait = max_throttle_wait
         self._sleep = sleep
-        self._transport = transport
-        self.http = make_http_client(transport)
+        base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
+        self.http = make_http_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
         self._cache: dict[tuple[str, int], object] = {}
         self._vat_slug = _UNSET
 
@@ -290,12 +284,11 @@ class EduframeClient:
         Each booking would otherwise fetch them again; a few minutes' staleness is harmless for data an
         administrator rarely changes, and it keeps a batch of bookings far below Eduframe's rate limit.
         """
-        full_key = f"eduframe:{self.installation.pk}:{settings.EDUFRAME_BASE_URL}:{key}"
-        value = None if fresh else cache.get(full_key)
+        value = None if fresh else self.access.cache.get(key)
         if value is None:
             value = fetch()
             if value is not None:
-                cache.set(full_key, value, settings.EDUFRAME_REFERENCE_CACHE_SECONDS)
+                self.access.cache.set(key, value)
         return value
 
     def _pages(self, path: str, params: dict) -> Iterator[dict]:
@@ -329,27 +322,21 @@ class EduframeClient:
             raise RetryableError("Eduframe answered something that is not JSON.") from exc
 
     def _request(self, method: str, url: str, **kwargs) -> httpx.Response:
-        token = bearer_for(self.installation, transport=self._transport)
+        token = self.access.tokens.token()
         response = self._send(method, url, token, **kwargs)
-        if response.status_code == 401 and renewable(self.installation):
+        if response.status_code == 401 and self.access.tokens.renewable():
             # Eduframe's clock, not ours, says when its token expired: renew once and try again (a 401 was
             # not processed, so a write is safe to repeat).
-            token = bearer_for(self.installation, transport=self._transport, rejected=token)
+            token = self.access.tokens.token(rejected=token)
             response = self._send(method, url, token, **kwargs)
         if response.is_success:
-            clear_auth_error(self.installation)
+            self.access.tokens.accepted()
             return response
         raise self._error(response, method, urlsplit(str(response.request.url)).path)
 
     def _wait_out_throttle(self) -> None:
-        """Honour a Retry-After that Eduframe gave any process of this installation: wait, or refuse."""
-        if self.installation.pk is None:
-            return
-        until = (
-            Installation.objects.filter(pk=self.installation.pk)
-            .values_list("eduframe_throttled_until", flat=True)
-            .first()
-        )
+        """Honour a Retry-After that Eduframe gave any process of this tenant: wait, or refuse."""
+        until = self.access.throttle.until()
         if until is None:
             return
         wait = (until - timezone.now()).total_seconds()
@@ -360,13 +347,8 @@ class EduframeClient:
         self._sleep(wait)
 
     def _throttle(self, seconds: float) -> None:
-        """Remember Eduframe's Retry-After for every process of this installation."""
-        if self.installation.pk is None:
-            return
-        until = timezone.now() + timedelta(seconds=seconds)
-        Installation.objects.filter(pk=self.installation.pk).filter(
-            Q(eduframe_throttled_until__isnull=True) | Q(eduframe_throttled_until__lt=until)
-        ).update(eduframe_throttled_until=until)
+        """Remember Eduframe's Retry-After for every process of this tenant."""
+        self.access.throttle.hold(timezone.now() + timedelta(seconds=seconds))
 
     def _send(self, method: str, url: str, token: str, **kwargs) -> httpx.Response:
         self._wait_out_throttle()
@@ -379,19 +361,11 @@ class EduframeClient:
                 raise AmbiguousError("The answer of Eduframe was lost; the change may have been made.") from exc
             raise RetryableError("Eduframe could not be reached or did not answer in time.") from exc
 
-    def _refused_message(self) -> str:
-        """What the administrator must do when Eduframe refuses our credentials, per kind of credentials."""
-        if self.installation.eduframe_auth == Installation.EduframeAuth.OAUTH:
-            return "Eduframe refused EduExact's access; open the plugin from Eduframe (Click to install) to allow it again."
-        return "Eduframe refused the API token; install the plugin again with a new token."
-
     def _error(self, response: httpx.Response, method: str, path: str) -> Exception:
         status = response.status_code
         path = path.split("/api/v1", 1)[-1]
         if status == 401:
-            message = self._refused_message()
-            mark_auth_error(self.installation, message)
-            return AuthError(message)
+            return self.access.tokens.refused()
         if status == 403:
             scope = scope_for(method, path)
             if scope:

@@ -6,34 +6,17 @@ The token response shape is not documented by Eduframe (notes section 1.2); we e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from django.conf import settings
-from django.utils import timezone
 
-from sync.errors import AmbiguousError, AuthError, RetryableError
-from sync.http_common import USER_AGENT
+from sync.errors import AuthError, RetryableError
+from sync.oauth_common import TokenEndpoint, TokenSet, oauth_client, token_request
 
-TOKEN_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    access_token: str
-    refresh_token: str
-    expires_in: int | None
-    issued_at: datetime
-
-    @property
-    def expires_at(self) -> datetime | None:
-        return None if self.expires_in is None else self.issued_at + timedelta(seconds=self.expires_in)
-
-    def __repr__(self) -> str:
-        return f"TokenSet(expires_in={self.expires_in}, issued_at={self.issued_at.isoformat()})"
+__all__ = ["TokenSet", "authorization_url", "exchange_code", "refresh"]
 
 
 def authorization_url(*, redirect_uri: str, state: str, scopes: list[str] | tuple[str, ...]) -> str:
@@ -70,35 +53,32 @@ def _url(endpoint: str) -> str:
     return f"{settings.EDUFRAME_BASE_URL.rstrip('/')}/login/oauth2/{endpoint}"
 
 
-def _oauth_client(transport: httpx.BaseTransport | None, scopes=None) -> OAuth2Client:
-    kwargs = {"transport": transport} if transport is not None else {}
-    return OAuth2Client(
+def _oauth_client(
+    transport: httpx.BaseTransport | None, scopes: list[str] | tuple[str, ...] | None = None
+) -> OAuth2Client:
+    return oauth_client(
         client_id=settings.EDUFRAME_CLIENT_ID,
         client_secret=settings.EDUFRAME_CLIENT_SECRET,
-        token_endpoint_auth_method="client_secret_post",
-        scope=" ".join(scopes) if scopes else None,
-        timeout=TOKEN_TIMEOUT,
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        **kwargs,
+        transport=transport,
+        scopes=scopes,
     )
 
 
 def _call(fetch) -> TokenSet:
-    issued_at = timezone.now()
-    try:
-        token = fetch()
-    except OAuthError as exc:
-        raise AuthError(f"Eduframe refused the token request: {exc.description or exc.error}") from exc
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise RetryableError("Eduframe's token service could not be reached.") from exc
-    except httpx.TransportError as exc:
-        raise AmbiguousError("The answer of Eduframe's token service was lost.") from exc
-    except httpx.HTTPStatusError as exc:
-        if exc.response.status_code >= 500 or exc.response.status_code == 429:
-            raise RetryableError(f"Eduframe's token service failed ({exc.response.status_code}).") from exc
-        raise AuthError(f"Eduframe refused the token request ({exc.response.status_code}).") from exc
-    except ValueError as exc:
-        raise RetryableError("Eduframe's token service answered something that is not a token.") from exc
+    return token_request(_ENDPOINT, fetch)
+
+
+def _refused(exc: OAuthError) -> Exception:
+    return AuthError(f"Eduframe refused the token request: {exc.description or exc.error}")
+
+
+def _failed(response: httpx.Response) -> Exception:
+    if response.status_code >= 500 or response.status_code == 429:
+        return RetryableError(f"Eduframe's token service failed ({response.status_code}).")
+    return AuthError(f"Eduframe refused the token request ({response.status_code}).")
+
+
+def _token_set(token: dict, issued_at: datetime) -> TokenSet:
     if not token.get("access_token"):
         raise RetryableError("Eduframe's token service answered without an access token.")
     expires_in = token.get("expires_in")
@@ -108,3 +88,6 @@ def _call(fetch) -> TokenSet:
         expires_in=int(expires_in) if expires_in not in (None, "") else None,
         issued_at=issued_at,
     )
+
+
+_ENDPOINT = TokenEndpoint(name="Eduframe", refused=_refused, failed=_failed, token_set=_token_set)

@@ -16,14 +16,12 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
-from plugin.models import ExactConnection
 from sync.errors import AuthError, NotFoundError, RetryableError
 from sync.exact import entities as e
-from sync.exact.budget import budget_check, budget_claim, call_count
-from sync.exact.http import RateLimits, error_for, exact_json, exact_message, make_http_client, transport_error_for
+from sync.exact.access import ExactAccess
+from sync.exact.http import RateLimits, error_for, exact_json, exact_message, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
-from sync.exact.regions import exact_base_url
-from sync.exact.tokens import access_token_for, connection_refused, token_refused_again
+from sync.http_common import make_http_client
 
 ACCOUNT_FIELDS = "ID,Code,Name,Email,Status,VATNumber,AddressLine1,Postcode,City,Country"
 LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,CostCenter,CostUnit"
@@ -50,26 +48,17 @@ def _guid(value: UUID | str) -> str:
 
 
 class ExactClient:
-    """Talks to Exact Online for one connection; `calls_made` counts REST calls made by this instance."""
+    """Talks to Exact Online for one connection; `calls_made` counts REST calls made by this instance.
 
-    def __init__(self, connection: ExactConnection, *, transport: httpx.BaseTransport | None = None):
-        self.connection = connection
+    Tokens, the shared call budget and the call counter come in through `access` (built from the database by
+    `sync.connections.exact.exact_client`): this class only speaks HTTP.
+    """
+
+    def __init__(self, access: ExactAccess, *, transport: httpx.BaseTransport | None = None):
+        self.access = access
         self.calls_made = 0
-        self._transport = transport
-        self.base_url = exact_base_url(connection.base_url)
+        self.base_url = access.base_url
         self.http = make_http_client(self.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
-
-    @classmethod
-    def for_installation(cls, installation, *, transport: httpx.BaseTransport | None = None) -> ExactClient:
-        """Return a client for the installation's connection, or raise AuthError when there is none usable."""
-        connection = ExactConnection.objects.filter(installation=installation).first()
-        if connection is None:
-            raise AuthError("Exact Online is not connected; connect Exact Online on the settings page.")
-        if not connection.is_usable:
-            raise AuthError(
-                connection.last_error or "The Exact Online connection needs reconnecting on the settings page."
-            )
-        return cls(connection, transport=transport)
 
     def close(self) -> None:
         self.http.close()
@@ -329,14 +318,14 @@ class ExactClient:
     def _request(self, method: str, url: str, *, params=None, payload=None, headers=None) -> httpx.Response:
         """Send one REST call with a valid token; one 401 leads to one token check and one retry."""
         self._honour_rate_limits()
-        token = access_token_for(self.connection, transport=self._transport)
+        token = self.access.tokens.token()
         response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
             response = self._after_401(method, url, token, params, payload, headers)
         if response.status_code == 403:
             # Missing rights ("Wrong Division"): every call of this connection would earn the same 403, and
             # each counts toward Exact's 10 errors an hour, so the sync pauses until the administrator acts.
-            raise connection_refused(self.connection, _forbidden_message(response))
+            raise self.access.tokens.refused(_forbidden_message(response))
         self._record(response)
         if response.is_success:
             return response
@@ -345,15 +334,15 @@ class ExactClient:
     def _after_401(self, method, url, token, params, payload, headers) -> httpx.Response:
         """Exact refused the access token: take a newer one, or refresh as soon as Exact allows it, and retry once.
 
-        Only a refused refresh token disconnects the tenant (`access_token_for` marks it). A token refused again
+        Only a refused refresh token disconnects the tenant (the token source marks it). A token refused again
         right after a refresh (the Exact user may have lost the division) is forgotten by every process, and
         the invoice waits for the next token Exact allows instead of earning more 401s.
         """
-        token = access_token_for(self.connection, rejected_token=token, transport=self._transport)
+        token = self.access.tokens.token(rejected=token)
         response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
             self._record(response)
-            raise token_refused_again(self.connection, token)
+            raise self.access.tokens.refused_again(token)
         return response
 
     def _send(self, method, url, token, params, payload, headers) -> httpx.Response:
@@ -368,24 +357,21 @@ class ExactClient:
         except httpx.TransportError as exc:
             raise transport_error_for(exc, method) from exc
         limit = RateLimits.from_headers(response.headers).daily_limit
-        call_count(self.connection, path=url, status=response.status_code, daily_limit=limit)
+        self.access.counter.count(path=url, status=response.status_code, daily_limit=limit)
         return response
 
     def budget_fits(self, calls: int) -> None:
         """Raise DeferredError, before any call, when the known budget holds fewer than `calls` calls."""
-        budget_check(self.connection, calls=calls)
+        self.access.budget.check(calls)
 
     def _honour_rate_limits(self) -> None:
         """Take one call from the connection's budget, shared with the other processes (DeferredError: spent)."""
-        budget_claim(self.connection)
+        self.access.budget.claim()
 
     def _record(self, response: httpx.Response) -> None:
-        """Keep the rate-limit headers and the last success on the connection row (one cheap UPDATE)."""
+        """Hand the rate-limit headers and the last success to the budget (one cheap UPDATE of the connection row)."""
         changes = RateLimits.from_headers(response.headers).changes()
         if response.is_success:
             changes["last_success_at"] = timezone.now()
-        if not changes:
-            return
-        for field, value in changes.items():
-            setattr(self.connection, field, value)
-        ExactConnection.objects.filter(pk=self.connection.pk).update(**changes)
+        if changes:
+            self.access.budget.limits_seen(changes)

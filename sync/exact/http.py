@@ -1,4 +1,5 @@
-"""HTTP plumbing of the Exact client: the one httpx factory, JSON encoding, error and rate-limit parsing."""
+"""HTTP plumbing of the Exact client: JSON encoding, error and rate-limit parsing (the httpx factory is
+`sync.http_common.make_http_client`)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,9 @@ from sync.errors import (
     RetryableError,
     SyncError,
 )
-from sync.http_common import make_http_client as make_shared_client
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _CENT = Decimal("0.01")
-
-
-def make_http_client(
-    base_url: str, *, timeout_seconds: float = 20.0, transport: httpx.BaseTransport | None = None
-) -> httpx.Client:
-    """Build the one httpx.Client an ExactClient uses."""
-    return make_shared_client(base_url, timeout_seconds=timeout_seconds, transport=transport)
 
 
 def exact_json(value) -> bytes:

@@ -1,21 +1,19 @@
 """Cached Exact lookups per installation and division: journals, G/L accounts, cost centers/units, VAT codes.
 
-Each lookup costs one of the division's 60 calls a minute, so the lists are kept in ExactLookupCache for
-12 hours, and fetched again at most once per ExactLookups instance and kind when a code is not found
+Each lookup costs one of the division's 60 calls a minute, so the lists are kept in a `LookupStore` (the
+database's ExactLookupCache, see `sync/connections/exact.py`) for 12 hours, and fetched again at most once per ExactLookups instance and kind when a code is not found
 (an administrator may just have created it in Exact).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 from uuid import UUID
 
-from django.utils import timezone
-
 from sync.exact import entities as e
-from sync.models import ExactLookupCache
 
 CACHE_TTL = timedelta(hours=12)
 KINDS = {
@@ -26,6 +24,20 @@ KINDS = {
     "vat_codes": ("vat_codes", e.VatCode),
 }
 SALES_VAT_TRANSACTION_TYPES = ("S", "B")
+
+
+class LookupStore(Protocol):
+    """Where the lookup lists of one installation are kept between bookings, as JSON rows."""
+
+    def read(self, division: int, kind: str) -> tuple[list[dict[str, Any]], datetime] | None:
+        """The stored list of a kind and when it was fetched, or None."""
+        ...
+
+    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime) -> None: ...
+
+    def clear(self, division: int) -> None:
+        """Forget every list of the division."""
+        ...
 
 
 def _to_json(item) -> dict:
@@ -46,11 +58,11 @@ def _from_json(cls, data: dict):
 
 
 class ExactLookups:
-    """The lookup lists of one division, through the database cache."""
+    """The lookup lists of one division, through the store."""
 
-    def __init__(self, client, *, installation, division: int):
+    def __init__(self, client, *, store: LookupStore, division: int):
         self.client = client
-        self.installation = installation
+        self.store = store
         self.division = int(division)
         self._loaded: dict[str, list] = {}
         self._refetched: set[str] = set()
@@ -89,7 +101,7 @@ class ExactLookups:
 
     def invalidate(self) -> None:
         """Forget every cached list of this division."""
-        ExactLookupCache.objects.filter(installation=self.installation, division=self.division).delete()
+        self.store.clear(self.division)
         self._loaded.clear()
 
     def _find(self, kind: str, code: str):
@@ -108,19 +120,14 @@ class ExactLookups:
 
     def _cached(self, kind: str) -> list:
         _, cls = KINDS[kind]
-        row = ExactLookupCache.objects.filter(installation=self.installation, division=self.division, kind=kind).first()
-        if row is not None and timezone.now() - row.fetched_at < CACHE_TTL:
-            return [_from_json(cls, item) for item in row.data]
+        stored = self.store.read(self.division, kind)
+        if stored is not None and datetime.now(UTC) - stored[1] < CACHE_TTL:
+            return [_from_json(cls, item) for item in stored[0]]
         self._refetched.add(kind)
         return self._fetch(kind)
 
     def _fetch(self, kind: str) -> list:
         method, _ = KINDS[kind]
         items = getattr(self.client, method)(self.division)
-        ExactLookupCache.objects.update_or_create(
-            installation=self.installation,
-            division=self.division,
-            kind=kind,
-            defaults={"data": [_to_json(item) for item in items], "fetched_at": timezone.now()},
-        )
+        self.store.write(self.division, kind, [_to_json(item) for item in items], datetime.now(UTC))
         return items

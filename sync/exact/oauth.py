@@ -8,40 +8,22 @@ refresh whose answer is lost may still have rotated the token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from django.conf import settings
-from django.utils import timezone
 
 from sync.errors import AmbiguousError, AuthError, RetryableError
-from sync.http_common import USER_AGENT
+from sync.oauth_common import TokenEndpoint, TokenSet, oauth_client, token_request
 
-TOKEN_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+__all__ = ["TokenSet", "TooEarlyError", "authorization_url", "exchange_code", "refresh"]
 
 
 class TooEarlyError(RetryableError):
     """Exact refuses a new token within 570 s of the previous one."""
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    issued_at: datetime
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.issued_at + timedelta(seconds=self.expires_in)
-
-    def __repr__(self) -> str:
-        # Tokens never reach logs or tracebacks.
-        return f"TokenSet(expires_in={self.expires_in}, issued_at={self.issued_at.isoformat()})"
 
 
 def authorization_url(*, base_url: str, redirect_uri: str, state: str) -> str:
@@ -83,35 +65,18 @@ def _token_url(base_url: str) -> str:
 
 
 def _oauth_client(transport: httpx.BaseTransport | None) -> OAuth2Client:
-    kwargs = {"transport": transport} if transport is not None else {}
-    return OAuth2Client(
-        client_id=settings.EXACT_CLIENT_ID,
-        client_secret=settings.EXACT_CLIENT_SECRET,
-        # Exact wants the client credentials in the form body.
-        token_endpoint_auth_method="client_secret_post",
-        timeout=TOKEN_TIMEOUT,
-        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        **kwargs,
+    return oauth_client(
+        client_id=settings.EXACT_CLIENT_ID, client_secret=settings.EXACT_CLIENT_SECRET, transport=transport
     )
+
+
+def _refused(exc: OAuthError) -> Exception:
+    return _oauth_error(exc.error, exc.description)
 
 
 def _call(fetch) -> TokenSet:
     """Run a token request and map every failure onto our error classes."""
-    issued_at = timezone.now()
-    try:
-        token = fetch()
-    except OAuthError as exc:
-        raise _oauth_error(exc.error, exc.description) from exc
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise RetryableError("Exact Online's token service could not be reached.") from exc
-    except httpx.TransportError as exc:
-        # The request went out: Exact may have rotated the refresh token without us seeing the answer.
-        raise AmbiguousError("The answer of Exact Online's token service was lost.") from exc
-    except httpx.HTTPStatusError as exc:
-        raise _status_error(exc.response) from exc
-    except ValueError as exc:
-        raise RetryableError("Exact Online's token service answered something that is not a token.") from exc
-    return _token_set(token, issued_at)
+    return token_request(_ENDPOINT, fetch)
 
 
 def _token_set(token: dict, issued_at: datetime) -> TokenSet:
@@ -144,3 +109,6 @@ def _status_error(response: httpx.Response) -> Exception:
     if response.status_code == 429:
         return RetryableError("Exact Online's token service is rate limited.", retry_after=60)
     return AuthError(f"Exact Online refused the token request ({response.status_code}).")
+
+
+_ENDPOINT = TokenEndpoint(name="Exact Online", refused=_refused, failed=_status_error, token_set=_token_set)

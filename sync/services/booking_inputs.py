@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from plugin.models import Installation, VatMapping
 from plugin.selectors import overrides_get, settings_get
+from sync.connections.exact import exact_lookups
 from sync.eduframe.client import EduframeClient
 from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError
@@ -24,7 +25,7 @@ def vat_mappings_get(*, installation: Installation) -> dict[int, str]:
 
 def lookups_for(*, exact: ExactClient, installation: Installation, division: int | None) -> ExactLookups | None:
     """Return the cached lookups of the division, or None when no division is set yet."""
-    return ExactLookups(exact, installation=installation, division=division) if division else None
+    return exact_lookups(exact, installation=installation, division=division) if division else None
 
 
 def plan_for_invoice(

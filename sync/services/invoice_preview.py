@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from plugin.selectors import settings_get
-from sync.eduframe.client import EduframeClient
+from sync.connections.eduframe import eduframe_client
+from sync.connections.exact import exact_client_for
 from sync.errors import SyncError
-from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import entry_payload, gl_ids_resolve, jsonable
@@ -48,7 +48,7 @@ def _known_ids(installation, plan: EntryPlan) -> tuple[UUID | str, UUID | str]:
 def _lookups(installation, division, problems: list[Problem]):
     try:
         return lookups_for(
-            exact=ExactClient.for_installation(installation), installation=installation, division=division
+            exact=exact_client_for(installation), installation=installation, division=division
         )
     except SyncError as error:
         problems.append(Problem(error.message, "Connect Exact Online on the settings page."))
@@ -57,7 +57,7 @@ def _lookups(installation, division, problems: list[Problem]):
 
 def invoice_preview(*, installation, eduframe_invoice_id: int) -> EntryPreview:
     """Return the entry that `invoice_sync` would post for this invoice now, with its decisions and problems."""
-    eduframe = EduframeClient(installation)
+    eduframe = eduframe_client(installation)
     invoice = eduframe.get_invoice(eduframe_invoice_id)
     if invoice is None:
         return EntryPreview(None, None, [], [Problem("The invoice does not exist in Eduframe (any more).", "")])

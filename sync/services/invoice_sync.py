@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
-from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
+from sync.connections.eduframe import eduframe_client
+from sync.connections.exact import exact_client_for
+from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, SyncError
-from sync.exact.client import ExactClient
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import ErrorSource, outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
@@ -103,7 +104,7 @@ def _close_clients(booking: Booking) -> None:
 
 def _run(booking: Booking) -> None:
     record = booking.record
-    booking.eduframe = EduframeClient(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
+    booking.eduframe = eduframe_client(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (the `deleted` status of
     # Eduframe's older API spec, and of its help article "Invoices": a concept invoice deleted before sending).
@@ -121,7 +122,7 @@ def _run(booking: Booking) -> None:
     if skip:
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
     booking.source = ErrorSource.EXACT
-    booking.exact = ExactClient.for_installation(record.installation)
+    booking.exact = exact_client_for(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
         installation=record.installation, eduframe=booking.eduframe, lookups=lookups, invoice=invoice
@@ -205,7 +206,7 @@ def _invoice_gone(booking: Booking) -> None:
     if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
     booking.source = ErrorSource.EXACT
-    booking.exact = ExactClient.for_installation(record.installation)
+    booking.exact = exact_client_for(record.installation)
     how, reversal = entry_remove(booking.exact, entry_division(record), record.exact_entry_id, record.number)
     booking.requests["reversal"] = jsonable(reversal)
     words = {

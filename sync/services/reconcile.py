@@ -61,9 +61,10 @@ def installations_ready():
 
 def invoices_listed(*, installation: Installation, statuses: list[str] | None = None) -> Iterator:
     """The installation's invoices in Eduframe (every non-concept one by default), page by page."""
-    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
+    from sync.connections.eduframe import eduframe_client
+    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 
-    with EduframeClient(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe:
+    with eduframe_client(installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT) as eduframe:
         yield from eduframe.iter_invoices(statuses=statuses or LISTED_STATUSES)
 
 

@@ -70,14 +70,15 @@ def report_make(
     """Read both sides and compare one month (and total the year); return (report, Eduframe calls, Exact calls).
 
     `max_throttle_wait`: how long to wait in place for Eduframe's Retry-After (default: a background task's)."""
-    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT, EduframeClient
-    from sync.exact.client import ExactClient
+    from sync.connections.eduframe import eduframe_client
+    from sync.connections.exact import exact_client_for
+    from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 
     settings = _settings(installation)
     wait = BACKGROUND_THROTTLE_WAIT if max_throttle_wait is None else max_throttle_wait
     with (
-        EduframeClient(installation, max_throttle_wait=wait) as eduframe,
-        ExactClient.for_installation(installation) as exact,
+        eduframe_client(installation, max_throttle_wait=wait) as eduframe,
+        exact_client_for(installation) as exact,
     ):
 
         def tick() -> None:

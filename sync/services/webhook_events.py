@@ -193,10 +193,10 @@ def _unknown_invoice(event: WebhookEvent) -> str:
         return ""
     if event.event == "invoice.deleted":
         return f"Invoice {event.entity_id} was never synced: nothing to remove."
-    from sync.eduframe.client import EduframeClient
+    from sync.connections.eduframe import eduframe_client
 
     try:
-        with EduframeClient(event.installation) as client:
+        with eduframe_client(event.installation) as client:
             found = client.get_invoice(invoice_id)
     except SyncError:
         return ""

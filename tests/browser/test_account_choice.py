@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.sessions.backends.db import SessionStore
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from sync.models import AccountLink, InvoiceRecord
 from sync.services.invoice_sync import invoice_sync
 from tests.sync.booking.conftest import world_build
@@ -26,7 +26,7 @@ def test_the_administrator_links_the_candidate_and_the_invoice_is_booked_on_it(
     page, live_server, exact_sandbox, eduframe_sandbox
 ):
     world = world_build(exact_sandbox, eduframe_sandbox)
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     stranger = client.create_account(
         world.settings.division, {"Name": "Zuid Holding", "Email": "finance@noord.example", "Status": "C"}
     )

@@ -14,8 +14,8 @@ from monitoring import tasks
 from monitoring.models import AlertIncident, AlertSettings
 from monitoring.services.incidents import alert_incidents_check
 from plugin.models import ExactConnection, Installation
-from sync.eduframe.tokens import mark_auth_error
-from sync.exact.tokens import connection_refused
+from sync.connections.eduframe_tokens import mark_auth_error
+from sync.connections.exact_tokens import connection_refused
 from tests.factories import ExactConnectionFactory, InstallationFactory, InvoiceRecordFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from sync.models import AccountLink, InvoiceRecord
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def admin(client, world):
 @pytest.fixture
 def waiting(world):
     """An invoice whose Eduframe account shares its e-mail address with an accountant's 'Zuid Holding'."""
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     stranger = client.create_account(
         world.settings.division, {"Name": "Zuid Holding", "Email": "finance@noord.example", "Status": "C"}
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from sync.models import AccountLink, InvoiceRecord
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_a_fault_on_the_account_update_still_books_once_and_the_change_lands(wor
 def test_a_fault_on_the_re_match_after_a_merge_still_finds_the_survivor_once(world, kind):
     account = world.account()
     world.sync(world.invoice([world.item()], account=account))
-    survivor = ExactClient.for_installation(world.installation).create_account(
+    survivor = exact_client_for(world.installation).create_account(
         world.settings.division, {"Name": "Noord Consultancy", "Email": "finance@noord.example", "Status": "C"}
     )
     merged = str(AccountLink.objects.get(eduframe_account_id=account["id"]).exact_account_id)

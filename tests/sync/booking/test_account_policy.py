@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from sync.models import AccountLink, InvoiceRecord
 from sync.services.account_decision import DecisionError, account_decide
 from sync.services.account_match import names_match
@@ -19,7 +19,7 @@ def _account_calls(world, since: int = 0) -> list[str]:
 
 def _stranger(world, name="Zuid Holding", **fields):
     """An account an accountant made in Exact, not EduExact."""
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     return client.create_account(world.settings.division, {"Name": name, "Status": "C", **fields})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from sync.models import InvoiceRecord
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_a_new_customer_is_searched_for_in_one_call_then_created(world):
 
 def test_an_accountants_account_with_the_same_vat_number_wins_over_one_with_the_same_email(world):
     account = world.account(custom={"btw-nummer": "NL000099998B57"})
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     division = world.settings.division
     by_email = client.create_account(division, {"Name": "Other", "Email": account["email"], "Status": "C"})
     by_vat = client.create_account(
@@ -56,7 +56,7 @@ def test_a_changed_eduframe_account_updates_the_exact_account_in_place(world):
 
 
 def test_an_existing_prospect_with_the_same_name_and_email_is_not_changed_but_waits_for_a_choice(world):
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     prospect = client.create_account(
         world.settings.division, {"Name": "Noord Consultancy", "Email": "finance@noord.example", "Status": "P"}
     )
@@ -72,7 +72,7 @@ def test_an_existing_prospect_with_the_same_name_and_email_is_not_changed_but_wa
 
 def test_an_account_created_meanwhile_by_another_booking_is_adopted_when_exact_refuses_the_code(world, monkeypatch):
     account = world.account()
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     winner = client.create_account(
         world.settings.division, {"Name": "Noord", "Code": f"EF{account['id']}", "Status": "C"}
     )

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from sync.eduframe.client import EduframeClient
-from sync.exact.client import ExactClient
+from sync.connections.eduframe import eduframe_client
+from sync.connections.exact import exact_client_for
 from sync.exact.entities import ExactAttachment
 from sync.models import InvoiceRecord, SyncAttempt
 
@@ -172,12 +172,12 @@ def test_a_changed_pdf_replaces_the_old_one_on_the_same_document(world):
     world.eduframe.edit_invoice(invoice["id"], footnote="Betaling binnen 14 dagen")
     world.sync(invoice)
     rows = [a for a in world.division()["attachments"] if a["Document"] == document_id]
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     newest = client.download_attachment(ExactAttachment.from_api(rows[-1]))
     assert len(rows) == 1
     assert len(world.division()["documents"]) == 1
     assert world.entry(invoice)["Document"] == document_id
-    assert newest == EduframeClient(world.installation).invoice_pdf(invoice["id"])
+    assert newest == eduframe_client(world.installation).invoice_pdf(invoice["id"])
 
 
 def test_a_new_journal_code_moves_the_entry_to_that_journal_without_a_second_live_entry(world):

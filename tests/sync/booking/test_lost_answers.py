@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_a_lost_entry_answer_seen_only_on_the_next_attempt_is_adopted_by_your_re
 def test_an_account_merged_away_in_exact_is_found_again_without_a_duplicate(world):
     account = world.account()
     world.sync(world.invoice([world.item()], account=account))
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     survivor = client.create_account(
         world.settings.division, {"Name": "Noord Consultancy", "Email": "finance@noord.example", "Status": "C"}
     )

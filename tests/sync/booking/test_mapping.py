@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from plugin.models import CourseOverride
-from sync.eduframe.client import EduframeClient
-from sync.exact.client import ExactClient
+from sync.connections.eduframe import eduframe_client
+from sync.connections.exact import exact_client_for
 from sync.exact.entities import ExactAttachment
 from tests.factories import CourseOverrideFactory
 
@@ -166,8 +166,8 @@ def test_it_attaches_the_invoice_pdf_byte_for_byte(world):
     entry = world.entry(invoice)
     (row,) = [a for a in world.division()["attachments"] if a["Document"] == entry["Document"]]
     attachment = ExactAttachment.from_api({**row, "FileSize": row["FileSize"]})
-    exact_bytes = ExactClient.for_installation(world.installation).download_attachment(attachment)
-    eduframe_bytes = EduframeClient(world.installation).invoice_pdf(invoice["id"])
+    exact_bytes = exact_client_for(world.installation).download_attachment(attachment)
+    eduframe_bytes = eduframe_client(world.installation).invoice_pdf(invoice["id"])
     assert row["FileName"] == f"{entry['YourRef']}.pdf"
     assert exact_bytes.startswith(b"%PDF")
     assert exact_bytes == eduframe_bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from plugin.models import Installation
-from sync.eduframe.client import EduframeClient
+from sync.connections.eduframe import eduframe_client
 from sync.errors import AuthError
 from tests.factories import InstallationFactory
 
@@ -21,7 +21,7 @@ def test_a_passing_401_is_cleared_by_the_next_answer_so_the_incident_can_close(e
     # page, and the incident open, while every later call was answered and invoices were booked.
     installation = InstallationFactory(educator_slug="demo-academy", eduframe_access_token="demo-token")
     eduframe_sandbox.state.inject_fault("*", "expired_token")
-    with EduframeClient(installation) as client:
+    with eduframe_client(installation) as client:
         with pytest.raises(AuthError):
             client.current_educator()
         assert _stored_error(installation)
@@ -31,6 +31,6 @@ def test_a_passing_401_is_cleared_by_the_next_answer_so_the_incident_can_close(e
 
 def test_a_refusal_that_lasts_stays_recorded(eduframe_sandbox):
     installation = InstallationFactory(educator_slug="demo-academy", eduframe_access_token="not-a-token")
-    with EduframeClient(installation) as client, pytest.raises(AuthError):
+    with eduframe_client(installation) as client, pytest.raises(AuthError):
         client.current_educator()
     assert _stored_error(installation)

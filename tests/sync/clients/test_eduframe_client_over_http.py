@@ -1,20 +1,24 @@
-"""The Eduframe client against the Eduframe simulator over real HTTP (demo data)."""
+"""The Eduframe client against the Eduframe simulator over real HTTP (demo data), with no database."""
 
 from __future__ import annotations
 
 import pytest
 
 from sandbox.demo_data import load_eduframe_demo
+from sync.eduframe.access import EduframeAccess
 from sync.eduframe.client import EduframeClient
 from sync.errors import AuthError, FunctionalError, RetryableError
-from tests.factories import InstallationFactory
+
+
+def _client(token: str) -> EduframeClient:
+    return EduframeClient(EduframeAccess.for_token(token))
 
 
 @pytest.fixture
-def eduframe(eduframe_sandbox, db):
+def eduframe(eduframe_sandbox):
     state = eduframe_sandbox.state
     load_eduframe_demo(state)
-    client = EduframeClient(InstallationFactory(eduframe_access_token="demo-token"))
+    client = _client("demo-token")
     yield state, client
     client.close()
 
@@ -84,7 +88,7 @@ def test_it_registers_lists_and_removes_a_webhook(eduframe):
 def test_it_reports_the_missing_scopes_of_a_narrow_token(eduframe):
     state, _ = eduframe
     state.add_token("narrow", ["invoices:read", "courses:read"])
-    client = EduframeClient(InstallationFactory(eduframe_access_token="narrow"))
+    client = _client("narrow")
     assert client.missing_scopes() == ["relations:read", "settings:read", "settings:modify"]
     client.close()
 
@@ -95,7 +99,7 @@ def test_a_full_token_misses_no_scope(eduframe):
 
 
 def test_an_unknown_token_is_an_auth_error(eduframe):
-    client = EduframeClient(InstallationFactory(eduframe_access_token="nope"))
+    client = _client("nope")
     with pytest.raises(AuthError):
         client.current_educator()
     client.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sync.eduframe.client import EduframeClient
+from sync.connections.eduframe import eduframe_client
 from sync.errors import RetryableError
 from tests.sync.clients.conftest import EDUFRAME_INVOICE as INVOICE
 from tests.sync.clients.conftest import eduframe_error as _error
@@ -17,7 +17,7 @@ def refused(installation, router):  # noqa: F811
     router.installation = installation
     router.add("GET", "/api/v1/invoices/48213", _error(429, "Too many requests", **{"Retry-After": "17"}))
     with pytest.raises(RetryableError):
-        EduframeClient(installation, transport=router.transport).get_invoice(48213)
+        eduframe_client(installation, transport=router.transport).get_invoice(48213)
     router.routes.clear()
     router.add("GET", "/api/v1/invoices/48213", httpx.Response(200, json=INVOICE))
     return router
@@ -26,14 +26,14 @@ def refused(installation, router):  # noqa: F811
 def test_another_client_refuses_to_call_within_retry_after(installation, refused):  # noqa: F811
     calls = len(refused.requests)
     with pytest.raises(RetryableError) as caught:
-        EduframeClient(installation, transport=refused.transport).get_invoice(48213)
+        eduframe_client(installation, transport=refused.transport).get_invoice(48213)
     assert len(refused.requests) == calls, "Eduframe was called within its Retry-After"
     assert 15 < caught.value.retry_after <= 17
 
 
 def test_a_background_client_waits_out_a_short_retry_after_then_calls(installation, refused):  # noqa: F811
     slept = []
-    client = EduframeClient(installation, transport=refused.transport, max_throttle_wait=30, sleep=slept.append)
+    client = eduframe_client(installation, transport=refused.transport, max_throttle_wait=30, sleep=slept.append)
     assert client.get_invoice(48213).id == INVOICE["id"]
     assert len(slept) == 1
     assert 15 < slept[0] <= 17
@@ -41,7 +41,7 @@ def test_a_background_client_waits_out_a_short_retry_after_then_calls(installati
 
 def test_a_longer_retry_after_than_the_task_may_wait_is_retried_later(installation, refused):  # noqa: F811
     slept = []
-    client = EduframeClient(installation, transport=refused.transport, max_throttle_wait=5, sleep=slept.append)
+    client = eduframe_client(installation, transport=refused.transport, max_throttle_wait=5, sleep=slept.append)
     with pytest.raises(RetryableError):
         client.get_invoice(48213)
     assert slept == []
@@ -53,7 +53,7 @@ def test_an_unsaved_installation_is_never_throttled(installation, router):  # no
     probe = Installation(educator_slug="probe", eduframe_access_token="api-token")
     router.add("GET", "/api/v1/invoices/48213", _error(429, "Too many requests", **{"Retry-After": "17"}))
     with pytest.raises(RetryableError):
-        EduframeClient(probe, transport=router.transport).get_invoice(48213)
+        eduframe_client(probe, transport=router.transport).get_invoice(48213)
     installation.refresh_from_db()
     assert installation.eduframe_throttled_until is None
 
@@ -63,7 +63,7 @@ def test_a_background_client_is_deferred_to_the_retry_after_and_never_sleeps(ins
     from sync.errors import WAIT_EDUFRAME, DeferredError
 
     installation.refresh_from_db()
-    client = EduframeClient(
+    client = eduframe_client(
         installation, transport=refused.transport, max_throttle_wait=BACKGROUND_THROTTLE_WAIT, sleep=pytest.fail
     )
     with pytest.raises(DeferredError) as caught:

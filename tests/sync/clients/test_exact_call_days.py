@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from sync.connections.exact import exact_client
+from sync.connections.exact_budget import call_count
 from sync.errors import RetryableError
-from sync.exact.budget import call_count
-from sync.exact.client import ExactClient
 from sync.models import ExactCallDay
 from tests.factories import ExactConnectionFactory, InstallationFactory
 
@@ -30,7 +30,7 @@ def client(exact_sandbox, db, settings):
         tokens_issued_at=now,
         access_expires_at=now + timedelta(seconds=600),
     )
-    client = ExactClient(connection)
+    client = exact_client(connection)
     client.sleep = lambda seconds: None
     yield client
     client.close()
@@ -43,7 +43,7 @@ def test_calls_of_a_day_add_up_on_one_row_with_the_announced_limit(client):
     row = ExactCallDay.objects.get()
     assert (row.division, row.day, row.calls, row.rate_limited) == (DIV, timezone.localdate(), 3, 0)
     assert row.daily_limit == 5000
-    assert row.installation_id == client.connection.installation_id
+    assert row.installation_id == client.access.counter.connection.installation_id
 
 
 def test_a_429_is_counted_as_a_call_and_as_rate_limited(client, exact_sandbox):

@@ -9,9 +9,8 @@ import pytest
 from django.utils import timezone
 
 from plugin.models import ExactConnection
+from sync.connections.exact import exact_client, exact_lookups
 from sync.errors import WAIT_EXACT_MINUTE, AmbiguousError, AuthError, DeferredError, FunctionalError
-from sync.exact.client import ExactClient
-from sync.exact.lookups import ExactLookups
 from tests.factories import ExactConnectionFactory, InstallationFactory
 from tests.sync.clients.conftest import age_tokens
 
@@ -33,7 +32,7 @@ def exact(exact_sandbox, db, settings):
         tokens_issued_at=now,
         access_expires_at=now + timedelta(seconds=600),
     )
-    client = ExactClient(connection)
+    client = exact_client(connection)
     yield state, connection, client
     client.close()
 
@@ -57,7 +56,7 @@ def test_it_reads_the_user_and_their_divisions(exact):
 
 def test_it_reads_the_lookups_with_trimmed_codes(exact):
     _, connection, client = exact
-    lookups = ExactLookups(client, installation=connection.installation, division=DIV)
+    lookups = exact_lookups(client, installation=connection.installation, division=DIV)
     assert lookups.journal("70").type == 20
     assert lookups.gl_account("8000").vat_code == "2"
     assert lookups.vat_code("2").percentage == Decimal("0.21")
@@ -139,7 +138,7 @@ def test_it_follows_next_links_past_60_rows(exact_sandbox, db, settings):
     )
     tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
     connection = ExactConnectionFactory(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"])
-    with ExactClient(connection) as client:
+    with exact_client(connection) as client:
         assert len(client.gl_accounts(7)) == 75
         assert client.calls_made == 2
 

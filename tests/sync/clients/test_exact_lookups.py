@@ -9,10 +9,11 @@ from uuid import UUID
 import httpx
 from django.utils import timezone
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client, exact_lookups
 from sync.exact.lookups import ExactLookups
 from sync.models import ExactLookupCache
 from tests.sync.clients.conftest import odata
+from tests.sync.clients.memory_access import MemoryExact, MemoryLookupStore
 
 DIV = 1234567
 GL = {
@@ -32,9 +33,14 @@ def _vat(code, pct, tx="S", blocked=False):
     }
 
 
+def _in_memory(router) -> ExactLookups:
+    """Lookups on an in-memory store and access: no database."""
+    return ExactLookups(MemoryExact().client(router.transport), store=MemoryLookupStore(), division=DIV)
+
+
 def _lookups(connection, router) -> ExactLookups:
-    client = ExactClient(connection, transport=router.transport)
-    return ExactLookups(client, installation=connection.installation, division=DIV)
+    client = exact_client(connection, transport=router.transport)
+    return exact_lookups(client, installation=connection.installation, division=DIV)
 
 
 def test_it_caches_lookups_in_the_database(connection, router):
@@ -48,11 +54,11 @@ def test_it_caches_lookups_in_the_database(connection, router):
     assert ExactLookupCache.objects.get(kind="gl_accounts").division == DIV
 
 
-def test_it_refetches_once_when_a_code_is_unknown(connection, router):
+def test_it_refetches_once_when_a_code_is_unknown(router):
     router.add("GET", f"/api/v1/{DIV}/financial/Journals", odata({"Code": "70", "Description": "V", "Type": 20}))
-    lookups = _lookups(connection, router)
-    lookups.all("journals")
-    lookups = _lookups(connection, router)
+    store = MemoryLookupStore()
+    ExactLookups(MemoryExact().client(router.transport), store=store, division=DIV).all("journals")
+    lookups = ExactLookups(MemoryExact().client(router.transport), store=store, division=DIV)
     assert lookups.journal("99") is None
     assert lookups.journal("98") is None
     assert lookups.journal("70").type == 20
@@ -67,16 +73,16 @@ def test_it_refetches_after_12_hours(connection, router):
     assert len(router.requests) == 2
 
 
-def test_it_compares_vat_codes_trimmed(connection, router):
+def test_it_compares_vat_codes_trimmed(router):
     router.add("GET", f"/api/v1/{DIV}/vat/VATCodes", odata(_vat("2  ", 0.21)))
-    vat = _lookups(connection, router).vat_code("2")
+    vat = _in_memory(router).vat_code("2")
     assert (vat.code, vat.percentage) == ("2", Decimal("0.21"))
 
 
-def test_sales_vat_codes_are_sales_or_both_and_not_blocked(connection, router):
+def test_sales_vat_codes_are_sales_or_both_and_not_blocked(router):
     rows = [_vat("1", 0.21), _vat("2", 0.09, "B"), _vat("3", 0.21, "P"), _vat("4", 0.21, blocked=True)]
     router.add("GET", f"/api/v1/{DIV}/vat/VATCodes", odata(*rows))
-    assert [v.code for v in _lookups(connection, router).sales_vat_codes()] == ["1", "2"]
+    assert [v.code for v in _in_memory(router).sales_vat_codes()] == ["1", "2"]
 
 
 def test_invalidate_forgets_the_cached_lists(connection, router):

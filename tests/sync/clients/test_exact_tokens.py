@@ -12,9 +12,9 @@ from django.db import connections
 from django.utils import timezone
 
 from plugin.models import ExactConnection
+from sync.connections.exact_tokens import RECONNECT_MESSAGE, access_token_for, store_new_tokens
 from sync.errors import AuthError, RetryableError
 from sync.exact import oauth
-from sync.exact.tokens import RECONNECT_MESSAGE, access_token_for, store_new_tokens
 from tests.sync.clients.conftest import age_tokens, form, token_answer
 
 OLD_TOKEN = httpx.Response(401, json={"error": "unauthorized_client", "error_description": "Old refresh token used."})

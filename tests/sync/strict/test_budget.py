@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from plugin.models import ExactConnection
+from sync.connections.exact_budget import budget_claim
 from sync.errors import RetryableError
-from sync.exact.budget import budget_claim
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from tests.sync.booking.conftest import DIVISION
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_unpadded_vat_codes_are_matched_and_a_resync_costs_no_call(unpadded):
 
 
 def test_an_email_with_an_apostrophe_finds_the_accountants_account(world):
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     existing = client.create_account(DIVISION, {"Name": "O'Brien", "Email": "o'brien@example.com", "Status": "C"})
     invoice = world.invoice([world.item()], account=world.account(name="O'Brien", email="o'brien@example.com"))
     world.sync(invoice)
@@ -96,7 +96,7 @@ def test_a_deleted_invoice_whose_entry_is_already_gone_from_exact_counts_as_done
     invoice = world.invoice([world.item()])
     world.sync(invoice)
     entry_id = world.entry(invoice)["EntryID"]
-    client = ExactClient.for_installation(world.installation)
+    client = exact_client_for(world.installation)
     client.delete_sales_entry(DIVISION, entry_id)
     world.eduframe.delete_invoice(invoice["id"])
     world.sync(invoice)

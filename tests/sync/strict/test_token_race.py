@@ -15,7 +15,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from plugin.models import ExactConnection
-from sync.exact.client import ExactClient
+from sync.connections.exact import exact_client_for
 from tests.sync.booking.conftest import DIVISION
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,7 @@ def test_eight_workers_meeting_an_expired_token_refresh_it_once(world):
 
     def worker() -> None:
         try:
-            client = ExactClient.for_installation(world.installation)
+            client = exact_client_for(world.installation)
             start.wait()
             journals.append(client.journals(DIVISION))
             client.close()

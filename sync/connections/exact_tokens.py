@@ -1,9 +1,8 @@
 """The Exact access token of a connection: refreshed at most once at a time per installation.
 
 Exact rotates the refresh token on every refresh and refuses a refresh within 570 s of the previous
-one, so two workers refreshing together kill the connection. The refresh therefore runs under a row
-lock on the connection (`select_for_update`; on SQLite the IMMEDIATE transaction takes the write lock),
-and the tokens are re-read inside the lock because another process may have refreshed meanwhile.
+one, so two workers refreshing together kill the connection. The refresh therefore runs under the row
+lock on the connection, re-reading the tokens inside it (`token_lock.py`, shared with Eduframe's tokens).
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from plugin.models import ExactConnection
+from sync.connections.token_lock import expires_soon, reread_locked
 from sync.errors import AmbiguousError, AuthError, RetryableError
 from sync.exact import oauth
 from sync.exact.regions import exact_base_url
 
-MIN_SECONDS_LEFT = 60
 REFRESH_NOT_BEFORE_SECONDS = 570
 RECONNECT_MESSAGE = "Exact Online refused the connection's refresh token; reconnect Exact Online on the settings page."
 _TOKEN_FIELDS = ("access_token", "refresh_token", "access_expires_at", "tokens_issued_at", "status")
@@ -47,9 +46,7 @@ def access_token_for(
 
 def _token_under_lock(connection: ExactConnection, rejected_token: str | None, transport) -> str | Exception:
     """Inside the row lock: the token, or the error to raise once the marks on the row are committed."""
-    locked = ExactConnection.objects.select_for_update().get(pk=connection.pk)
-    for field in _TOKEN_FIELDS:
-        setattr(connection, field, getattr(locked, field))
+    reread_locked(connection, _TOKEN_FIELDS)
     if _fresh(connection, rejected_token):
         return connection.access_token
     if not connection.is_usable:
@@ -104,7 +101,7 @@ def _fresh(connection: ExactConnection, rejected_token: str | None) -> bool:
         return False
     if connection.status != ExactConnection.Status.CONNECTED or connection.access_expires_at is None:
         return False
-    return connection.access_expires_at - timezone.now() >= timedelta(seconds=MIN_SECONDS_LEFT)
+    return not expires_soon(connection.access_expires_at)
 
 
 def _valid(connection: ExactConnection) -> bool:
@@ -178,9 +175,7 @@ def token_refused_again(connection: ExactConnection, token: str) -> RetryableErr
     allows (570 s after the last), so this costs one 401 per token, never a stream of them.
     """
     with transaction.atomic():
-        locked = ExactConnection.objects.select_for_update().get(pk=connection.pk)
-        for field in _TOKEN_FIELDS:
-            setattr(connection, field, getattr(locked, field))
+        reread_locked(connection, _TOKEN_FIELDS)
         _forget_rejected(connection, token)
     wait = max(1.0, _seconds_until_refresh_allowed(connection))
     return RetryableError(REFUSED_AGAIN.format(seconds=round(wait)), retry_after=wait)

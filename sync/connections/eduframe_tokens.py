@@ -1,22 +1,21 @@
 """The bearer token of an installation: an API token as pasted, or an OAuth token refreshed near expiry.
 
 The refresh runs under a row lock on the Installation, re-reading the tokens inside the lock, for the
-same reason as on the Exact side: another worker may have refreshed (and rotated) them meanwhile.
+same reason as on the Exact side: another worker may have refreshed (and rotated) them meanwhile
+(`token_lock.py`, shared with Exact's tokens).
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import httpx
 from django.db import transaction
 from django.utils import timezone
 
 from plugin.models import Installation
+from sync.connections.token_lock import expires_soon, reread_locked
 from sync.eduframe import oauth
 from sync.errors import AuthError
 
-MIN_SECONDS_LEFT = 60
 REINSTALL_MESSAGE = "Eduframe refused the plugin's token; install the plugin again from Eduframe."
 _FIELDS = ("eduframe_access_token", "eduframe_refresh_token", "eduframe_token_expires_at", "eduframe_auth")
 
@@ -33,9 +32,7 @@ def bearer_for(
         return _token(installation)
     refused: AuthError | None = None
     with transaction.atomic():
-        locked = Installation.objects.select_for_update().get(pk=installation.pk)
-        for field in _FIELDS:
-            setattr(installation, field, getattr(locked, field))
+        reread_locked(installation, _FIELDS)
         if not _needs_refresh(installation, rejected):
             return _token(installation)
         if not installation.eduframe_refresh_token:
@@ -91,8 +88,7 @@ def _needs_refresh(installation: Installation, rejected: str | None = None) -> b
         return False
     if rejected is not None and installation.eduframe_access_token == rejected:
         return True
-    expires_at = installation.eduframe_token_expires_at
-    return expires_at is not None and expires_at - timezone.now() < timedelta(seconds=MIN_SECONDS_LEFT)
+    return expires_soon(installation.eduframe_token_expires_at)
 
 
 def _save(installation: Installation, token_set: oauth.TokenSet) -> None:

@@ -1,0 +1,115 @@
+"""The database side of an Exact Online connection, handed to the HTTP-only ExactClient.
+
+`exact_client(connection)` builds the client of a stored ExactConnection: its tokens (refreshed under the
+row lock, `exact_tokens.py`), its call budget shared by every process and the per-day call counter
+(`exact_budget.py`). `exact_lookups(...)` gives the lookup lists of a division through ExactLookupCache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from plugin.models import ExactConnection, Installation
+from sync.connections import exact_budget, exact_tokens
+from sync.errors import AuthError
+from sync.exact.access import ExactAccess
+from sync.exact.client import ExactClient
+from sync.exact.lookups import ExactLookups
+from sync.exact.regions import exact_base_url
+from sync.models import ExactLookupCache
+
+NOT_CONNECTED = "Exact Online is not connected; connect Exact Online on the settings page."
+NEEDS_RECONNECT = "The Exact Online connection needs reconnecting on the settings page."
+
+
+@dataclass
+class StoredTokens:
+    """The tokens of a stored connection (a TokenSource); the transport serves the token endpoint in tests."""
+
+    connection: ExactConnection
+    transport: httpx.BaseTransport | None = None
+
+    def token(self, *, rejected: str | None = None) -> str:
+        return exact_tokens.access_token_for(self.connection, rejected_token=rejected, transport=self.transport)
+
+    def refused_again(self, token: str) -> Exception:
+        return exact_tokens.token_refused_again(self.connection, token)
+
+    def refused(self, message: str) -> Exception:
+        return exact_tokens.connection_refused(self.connection, message)
+
+
+@dataclass
+class StoredBudget:
+    """The call budget kept on the connection row (a CallBudget) and its per-day counter (a CallCounter)."""
+
+    connection: ExactConnection
+
+    def claim(self) -> None:
+        exact_budget.budget_claim(self.connection)
+
+    def check(self, calls: int) -> None:
+        exact_budget.budget_check(self.connection, calls=calls)
+
+    def limits_seen(self, changes: dict[str, Any]) -> None:
+        exact_budget.limits_record(self.connection, changes)
+
+    def count(self, *, path: str, status: int, daily_limit: int | None) -> None:
+        exact_budget.call_count(self.connection, path=path, status=status, daily_limit=daily_limit)
+
+
+def exact_access(connection: ExactConnection, *, transport: httpx.BaseTransport | None = None) -> ExactAccess:
+    """What an ExactClient needs of a stored connection."""
+    budget = StoredBudget(connection)
+    return ExactAccess(
+        base_url=exact_base_url(connection.base_url),
+        tokens=StoredTokens(connection, transport),
+        budget=budget,
+        counter=budget,
+    )
+
+
+def exact_client(connection: ExactConnection, *, transport: httpx.BaseTransport | None = None) -> ExactClient:
+    """The client of a stored connection (the transport, when given, also serves its token refreshes)."""
+    return ExactClient(exact_access(connection, transport=transport), transport=transport)
+
+
+def exact_client_for(installation: Installation, *, transport: httpx.BaseTransport | None = None) -> ExactClient:
+    """The client of the installation's connection, or AuthError when there is none usable."""
+    connection = ExactConnection.objects.filter(installation=installation).first()
+    if connection is None:
+        raise AuthError(NOT_CONNECTED)
+    if not connection.is_usable:
+        raise AuthError(connection.last_error or NEEDS_RECONNECT)
+    return exact_client(connection, transport=transport)
+
+
+@dataclass
+class StoredLookups:
+    """The lookup lists of one installation in ExactLookupCache (a LookupStore)."""
+
+    installation: Installation
+
+    def read(self, division: int, kind: str) -> tuple[list[dict[str, Any]], datetime] | None:
+        row = ExactLookupCache.objects.filter(installation=self.installation, division=division, kind=kind).first()
+        return None if row is None else (row.data, row.fetched_at)
+
+    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime) -> None:
+        ExactLookupCache.objects.update_or_create(
+            installation=self.installation,
+            division=division,
+            kind=kind,
+            defaults={"data": rows, "fetched_at": fetched_at},
+        )
+
+    def clear(self, division: int) -> None:
+        ExactLookupCache.objects.filter(installation=self.installation, division=division).delete()
+
+
+def exact_lookups(client: ExactClient, *, installation: Installation, division: int) -> ExactLookups:
+    """The lookup lists of a division, kept for every booking of the installation in the database."""
+    return ExactLookups(client, store=StoredLookups(installation), division=division)
