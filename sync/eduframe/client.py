@@ -88,8 +88,8 @@ class EduframeClient:
         self._sleep = sleep
         base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
         self.http = make_http_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
-        self._cache: dict[tuple[str, int], object] = {}
-        self._vat_slug = _UNSET
+        self._cache: dict[str, object] = {}
+        self._vat_slug: object = _UNSET
 
     def close(self) -> None:
         self.http.close()
@@ -113,7 +113,8 @@ class EduframeClient:
     def iter_invoices(self, *, statuses: list[str] | None = None) -> Iterator[e.Invoice]:
         """Yield every invoice, optionally of some statuses (one status per request: the array style varies)."""
         # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices)
-        for status in statuses or [None]:
+        wanted: list[str | None] = list(statuses or []) or [None]
+        for status in wanted:
             params = {"include": "invoice_items", **({"status": status} if status else {})}
             for row in self._pages("/invoices", params):
                 yield e.Invoice.from_api(row)
@@ -149,7 +150,7 @@ class EduframeClient:
         """Return the slug of the account field holding the VAT number (by system_name, else by field type)."""
         if self._vat_slug is _UNSET:
             self._vat_slug = self._shared("vat-slug", self._find_vat_number_slug)[0]
-        return self._vat_slug
+        return self._vat_slug if isinstance(self._vat_slug, str) else None
 
     def _find_vat_number_slug(self) -> tuple[str | None]:
         # Reference: https://developer.eduframe.nl/ (Signup questions: GET /signup_questions)
@@ -157,7 +158,7 @@ class EduframeClient:
         rows = [q for q in rows if q.for_type in ("", "account")]
         by_name = [q for q in rows if q.system_name == "vat_number"]
         by_type = [q for q in rows if q.field_type == "vat_number"]
-        chosen = (by_name or by_type or [None])[0]
+        chosen = (by_name or by_type)[0] if (by_name or by_type) else None
         return (chosen.slug if chosen else None,)
 
     def vat_number_of(self, account: e.Account) -> str | None:

@@ -198,8 +198,8 @@ class ExactClient:
     def ledger_line_pages(self, division: int, *, odata_filter: str) -> Iterator[list[LedgerLine]]:
         """Yield the sales entries' ledger lines matching the filter, one page (up to 1,000 lines) at a time."""
         # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=BulkFinancialTransactionLines
-        url, params = self._path(division, "bulk/Financial/TransactionLines"), {"$select": LEDGER_FIELDS}
-        params["$filter"] = odata_filter
+        url: str | None = self._path(division, "bulk/Financial/TransactionLines")
+        params: dict[str, str] | None = {"$select": LEDGER_FIELDS, "$filter": odata_filter}
         while url:
             data = self._data(self._request("GET", url, params=params))
             rows = data if isinstance(data, list) else data.get("results", [])
