@@ -32,7 +32,8 @@ from sync.http_common import make_http_client
 
 PER_PAGE = 100
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# The scope each endpoint needs (notes section 1.2), to name it when Eduframe answers 403.
+# The scope each endpoint needs (Eduframe's API reference, https://developer.eduframe.nl/, Authentication:
+# scopes), to name it when Eduframe answers 403.
 _SCOPES = (
     ("/invoice_vats", "settings:read"),
     ("/signup_questions", "settings:read"),
@@ -122,8 +123,8 @@ class EduframeClient:
     def invoices_readable(self) -> bool:
         """Tell whether this token may list invoices at all (one row), before a 404 is taken as "deleted".
 
-        Eduframe may hide what a token may not see behind a 404 instead of a 403 (research notes, 10.1), so a
-        404 for one invoice only means "deleted" when the invoice list itself answers.
+        Eduframe's API reference does not say whether a token without `invoices:read` gets a 403 or a 404 for
+        one invoice, so a 404 for one invoice only means "deleted" when the invoice list itself answers.
         """
         # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices)
         try:
@@ -259,7 +260,7 @@ class EduframeClient:
             try:
                 self._request("GET", path, params={"per_page": 1})
             except NotFoundError:
-                # Eduframe may hide what a token may not read behind a 404 (notes 1.2).
+                # Eduframe may hide what a token may not read behind a 404 (see the docstring of invoices_readable).
                 missing.append(scope)
             except FunctionalError as exc:
                 if exc.status == 403:

@@ -1,6 +1,6 @@
 """Eduframe OAuth2 (authorization code + refresh) on authlib over httpx, for installs by OAuth.
 
-The token response shape is not documented by Eduframe (notes section 1.2); we expect the usual
+The token response shape is not documented by Eduframe (https://developer.eduframe.nl/, Authentication); we expect the usual
 `{access_token, token_type, refresh_token, expires_in}` and tolerate a missing refresh token or expiry.
 """
 
