@@ -119,6 +119,37 @@ def celery_worker(transactional_db, exact_sandbox, eduframe_sandbox, tmp_path):
         print(f"----- celery worker log ({worker.log_path}) -----\n{worker.log()}")
 
 
+def connected_installation(exact_sandbox, *, slug: str, division: int):
+    """An installation whose Exact connection holds fresh sandbox tokens, with complete global settings."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from plugin.models import ExactConnection
+    from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
+
+    exact_sandbox.state.seed_division(division, f"{slug} B.V.")
+    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
+    installation = InstallationFactory(educator_slug=slug, eduframe_access_token="demo-token")
+    ExactConnectionFactory(
+        installation=installation,
+        base_url=exact_sandbox.url,
+        status=ExactConnection.Status.CONNECTED,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=timezone.now() + timedelta(seconds=600),
+        tokens_issued_at=timezone.now(),
+    )
+    GlobalSettingsFactory(
+        installation=installation,
+        division=division,
+        journal_code="70",
+        ledger_code="8000",
+        sync_from=timezone.localdate() - timedelta(days=60),
+    )
+    return installation
+
+
 def beat_then(predicate):
     """Play beat's dispatcher run (every RETRY_SCAN_EVERY_SECONDS in production), then check `predicate`.
 

@@ -17,9 +17,8 @@ from plugin.models import ExactConnection
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_queue import invoice_enqueue
 from sync.services.reconcile import installation_reconcile
-from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
 
-from .conftest import beat_then, wait_for
+from .conftest import beat_then, connected_installation, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 DIVISION_A, DIVISION_B = 2000001, 2000002
@@ -29,26 +28,7 @@ State = InvoiceRecord.State
 
 
 def _tenant(exact_sandbox, slug: str, division: int):
-    exact_sandbox.state.seed_division(division, f"{slug} B.V.")
-    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
-    installation = InstallationFactory(educator_slug=slug, eduframe_access_token="demo-token")
-    ExactConnectionFactory(
-        installation=installation,
-        base_url=exact_sandbox.url,
-        status=ExactConnection.Status.CONNECTED,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=timezone.now() + timedelta(seconds=600),
-        tokens_issued_at=timezone.now(),
-    )
-    GlobalSettingsFactory(
-        installation=installation,
-        division=division,
-        journal_code="70",
-        ledger_code="8000",
-        sync_from=timezone.localdate() - timedelta(days=60),
-    )
-    return installation
+    return connected_installation(exact_sandbox, slug=slug, division=division)
 
 
 @pytest.fixture

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
-from plugin.models import ExactConnection
 from plugin.services.install import webhook_ensure
 from sync.models import InvoiceRecord, WebhookEvent
-from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
 
-from .conftest import wait_for
+from .conftest import connected_installation, wait_for
 
 DIVISION = 1234567
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -21,25 +16,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def installation(exact_sandbox, eduframe_sandbox, live_server, settings):
     """An installation connected to both simulators, its webhook registered on Eduframe for the live server."""
-    exact_sandbox.state.seed_division(DIVISION, "Test Academy B.V.")
-    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
-    installation = InstallationFactory(educator_slug="demo-academy", eduframe_access_token="demo-token")
-    ExactConnectionFactory(
-        installation=installation,
-        base_url=exact_sandbox.url,
-        status=ExactConnection.Status.CONNECTED,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=timezone.now() + timedelta(seconds=600),
-        tokens_issued_at=timezone.now(),
-    )
-    GlobalSettingsFactory(
-        installation=installation,
-        division=DIVISION,
-        journal_code="70",
-        ledger_code="8000",
-        sync_from=timezone.localdate() - timedelta(days=60),
-    )
+    installation = connected_installation(exact_sandbox, slug="demo-academy", division=DIVISION)
     settings.PUBLIC_URL = live_server.url
     webhook_ensure(installation=installation)
     return installation
