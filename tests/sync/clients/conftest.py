@@ -9,6 +9,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from sync.connections.exact import exact_client
 from tests.factories import ExactConnectionFactory, InstallationFactory
 
 
@@ -126,3 +127,26 @@ def installation(db, settings):
     settings.EDUFRAME_BASE_URL = EDUFRAME_BASE
     settings.EDUFRAME_CLIENT_ID, settings.EDUFRAME_CLIENT_SECRET = "ef-client", "ef-secret"
     return InstallationFactory(eduframe_access_token="api-token")
+
+
+DIV = 1234567
+
+
+@pytest.fixture
+def exact_over_http(exact_sandbox, db, settings):
+    """A seeded division, and an ExactConnection holding tokens the simulator issued just now."""
+    settings.EXACT_CLIENT_ID, settings.EXACT_CLIENT_SECRET = "eduexact-sandbox", "sandbox-secret"
+    state = exact_sandbox.state
+    state.seed_division(DIV, "Demo Academy BV")
+    tokens = state.issue_tokens_for(state.default_user().user_id)
+    now = timezone.now()
+    connection = ExactConnectionFactory(
+        installation=InstallationFactory(),
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        tokens_issued_at=now,
+        access_expires_at=now + timedelta(seconds=600),
+    )
+    client = exact_client(connection)
+    yield state, connection, client
+    client.close()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
-from sync.connections.exact import exact_client
 from sync.connections.exact_budget import call_count
 from sync.errors import RetryableError
 from sync.models import ExactCallDay
@@ -17,23 +14,10 @@ DIV = 1234567
 
 
 @pytest.fixture
-def client(exact_sandbox, db, settings):
-    settings.EXACT_CLIENT_ID, settings.EXACT_CLIENT_SECRET = "eduexact-sandbox", "sandbox-secret"
-    state = exact_sandbox.state
-    state.seed_division(DIV, "Demo Academy BV")
-    tokens = state.issue_tokens_for(state.default_user().user_id)
-    now = timezone.now()
-    connection = ExactConnectionFactory(
-        installation=InstallationFactory(),
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        tokens_issued_at=now,
-        access_expires_at=now + timedelta(seconds=600),
-    )
-    client = exact_client(connection)
+def client(exact_over_http):
+    _, _, client = exact_over_http
     client.sleep = lambda seconds: None
-    yield client
-    client.close()
+    return client
 
 
 def test_calls_of_a_day_add_up_on_one_row_with_the_announced_limit(client):

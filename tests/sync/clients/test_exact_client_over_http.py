@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from plugin.models import ExactConnection
 from sync.connections.exact import exact_client, exact_lookups
 from sync.errors import WAIT_EXACT_MINUTE, AmbiguousError, AuthError, DeferredError, FunctionalError
-from tests.factories import ExactConnectionFactory, InstallationFactory
+from tests.factories import ExactConnectionFactory
 from tests.sync.clients.conftest import age_tokens
 
 DIV = 1234567
 
 
 @pytest.fixture
-def exact(exact_sandbox, db, settings):
-    """A seeded division, and an ExactConnection holding tokens the simulator issued just now."""
-    settings.EXACT_CLIENT_ID, settings.EXACT_CLIENT_SECRET = "eduexact-sandbox", "sandbox-secret"
-    state = exact_sandbox.state
-    state.seed_division(DIV, "Demo Academy BV")
-    tokens = state.issue_tokens_for(state.default_user().user_id)
-    now = timezone.now()
-    connection = ExactConnectionFactory(
-        installation=InstallationFactory(),
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        tokens_issued_at=now,
-        access_expires_at=now + timedelta(seconds=600),
-    )
-    client = exact_client(connection)
-    yield state, connection, client
-    client.close()
+def exact(exact_over_http):
+    return exact_over_http
 
 
 def _account(client) -> object:
