@@ -74,3 +74,15 @@ def connected(installation, exact_world) -> ExactConnection:
 @pytest.fixture
 def other_installation(db):
     return InstallationFactory(educator_slug="other-academy")
+
+
+def settings_values(**changes) -> dict:
+    """The global settings form as an administrator fills it in, with `changes`."""
+    values = {
+        "division": DIVISION,
+        "sync_from": (date.today() - timedelta(days=7)).isoformat(),
+        "ledger_code": "8000",
+        "journal_code": "70",
+        "discount_ledger_code": "",
+    }
+    return {**values, **changes}

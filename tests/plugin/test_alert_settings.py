@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 
 from monitoring.models import AlertSettings
 from plugin.models import GlobalSettings
-from tests.plugin.conftest import DIVISION
+from tests.plugin.conftest import settings_values
 
 pytestmark = pytest.mark.django_db
-
-
-def _values(**changes) -> dict:
-    values = {
-        "division": DIVISION,
-        "sync_from": (date.today() - timedelta(days=7)).isoformat(),
-        "ledger_code": "8000",
-        "journal_code": "70",
-        "discount_ledger_code": "",
-    }
-    return {**values, **changes}
 
 
 def test_the_field_is_labelled_as_the_contract_says(admin, connected):
@@ -31,7 +18,7 @@ def test_the_field_is_labelled_as_the_contract_says(admin, connected):
 
 
 def test_it_saves_several_addresses_with_the_settings(admin, installation, connected):
-    response = admin.post("/settings/", _values(alert_email=" finance@demo.example ,it@demo.example,"), follow=True)
+    response = admin.post("/settings/", settings_values(alert_email=" finance@demo.example ,it@demo.example,"), follow=True)
     assert AlertSettings.objects.get(installation=installation).recipients == [
         "finance@demo.example",
         "it@demo.example",
@@ -42,7 +29,7 @@ def test_it_saves_several_addresses_with_the_settings(admin, installation, conne
 
 
 def test_a_bad_address_is_named_and_nothing_is_saved(admin, installation, connected):
-    response = admin.post("/settings/", _values(ledger_code="8010", alert_email="finance@demo.example, it at demo"))
+    response = admin.post("/settings/", settings_values(ledger_code="8010", alert_email="finance@demo.example, it at demo"))
     page = response.content.decode()
     assert response.status_code == 200
     assert "Not a valid e-mail address: &#x27;it at demo&#x27;." in page
@@ -53,12 +40,12 @@ def test_a_bad_address_is_named_and_nothing_is_saved(admin, installation, connec
 
 def test_emptying_the_field_stops_the_alerts(admin, installation, connected):
     AlertSettings.objects.create(installation=installation, emails="finance@demo.example")
-    admin.post("/settings/", _values(alert_email=""))
+    admin.post("/settings/", settings_values(alert_email=""))
     assert AlertSettings.objects.get(installation=installation).recipients == []
 
 
 def test_a_post_without_the_field_leaves_the_addresses_alone(admin, installation, connected):
     """The confirmation of an earlier `Sync from` posts the global fields only."""
     AlertSettings.objects.create(installation=installation, emails="finance@demo.example")
-    admin.post("/settings/", _values())
+    admin.post("/settings/", settings_values())
     assert AlertSettings.objects.get(installation=installation).recipients == ["finance@demo.example"]

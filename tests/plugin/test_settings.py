@@ -12,20 +12,9 @@ from django.db import DatabaseError
 from plugin.models import GlobalSettings, VatMapping
 from plugin.services.settings_save import vat_mapping_save
 from tests.factories import InvoiceRecordFactory
-from tests.plugin.conftest import DIVISION
+from tests.plugin.conftest import DIVISION, settings_values
 
 pytestmark = pytest.mark.django_db
-
-
-def _values(**changes) -> dict:
-    values = {
-        "division": DIVISION,
-        "sync_from": (date.today() - timedelta(days=7)).isoformat(),
-        "ledger_code": "8000",
-        "journal_code": "70",
-        "discount_ledger_code": "",
-    }
-    return {**values, **changes}
 
 
 def test_it_shows_the_labels_as_in_the_eduframe_article(admin, connected):
@@ -63,44 +52,44 @@ def test_it_never_shows_a_token(admin, connected):
 
 
 def test_it_saves_settings_that_exact_accepts(admin, installation, connected):
-    response = admin.post("/settings/", _values(ledger_code="8010", discount_ledger_code="8090"))
+    response = admin.post("/settings/", settings_values(ledger_code="8010", discount_ledger_code="8090"))
     assert response.status_code == 302
     row = GlobalSettings.objects.get(installation=installation)
     assert (row.ledger_code, row.journal_code, row.discount_ledger_code) == ("8010", "70", "8090")
 
 
 def test_it_refuses_a_general_journal(admin, installation, connected):
-    page = admin.post("/settings/", _values(journal_code="90")).content.decode()
+    page = admin.post("/settings/", settings_values(journal_code="90")).content.decode()
     assert "Journal 90 is a general journal in division 1234567; choose a sales journal (for example 70)." in page
     assert GlobalSettings.objects.get(installation=installation).journal_code == "70"
 
 
 def test_it_refuses_a_journal_that_does_not_exist(admin, connected):
-    page = admin.post("/settings/", _values(journal_code="77")).content.decode()
+    page = admin.post("/settings/", settings_values(journal_code="77")).content.decode()
     assert "Journal 77 does not exist in division 1234567" in page
 
 
 def test_it_refuses_a_balance_sheet_ledger(admin, installation, connected):
-    page = admin.post("/settings/", _values(ledger_code="1300")).content.decode()
+    page = admin.post("/settings/", settings_values(ledger_code="1300")).content.decode()
     assert "Ledger 1300 (Debiteuren) is a balance sheet account in division 1234567" in page
     assert GlobalSettings.objects.get(installation=installation).ledger_code == "8000"
 
 
 def test_it_refuses_a_division_the_user_cannot_reach(admin, connected):
-    page = admin.post("/settings/", _values(division=999)).content.decode()
+    page = admin.post("/settings/", settings_values(division=999)).content.decode()
     assert "has no access to division 999" in page
 
 
 def test_it_says_so_when_exact_cannot_be_reached(admin, installation, connected, settings):
     settings.EXACT_BASE_URL = "http://127.0.0.1:9"
-    page = admin.post("/settings/", _values(ledger_code="8010")).content.decode()
+    page = admin.post("/settings/", settings_values(ledger_code="8010")).content.decode()
     assert "nothing was saved" in page or "could not" in page
     assert GlobalSettings.objects.get(installation=installation).ledger_code == "8000"
 
 
 def test_it_asks_for_confirmation_before_moving_sync_from_back(admin, installation, connected, eduframe_world):
     earlier = (date.today() - timedelta(days=90)).isoformat()
-    page = admin.post("/settings/", _values(sync_from=earlier)).content.decode()
+    page = admin.post("/settings/", settings_values(sync_from=earlier)).content.decode()
     assert "Book older invoices too?" in page
     assert "Invoices added" in page
     assert "Exact Online calls" in page
@@ -115,7 +104,7 @@ def test_it_moves_sync_from_back_once_confirmed(
     monkeypatch.setattr("sync.tasks.reconcile_installation_task.delay", lambda *args: started.append(args))
     earlier = (date.today() - timedelta(days=90)).isoformat()
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post("/settings/", {**_values(sync_from=earlier), "confirmed": "yes"})
+        response = admin.post("/settings/", {**settings_values(sync_from=earlier), "confirmed": "yes"})
     assert response.status_code == 302
     assert GlobalSettings.objects.get(installation=installation).sync_from.isoformat() == earlier
     assert started == [(installation.pk, earlier)]
@@ -191,7 +180,7 @@ def test_a_first_visit_proposes_sync_from_a_week_back_so_only_the_codes_need_fil
     page = admin.get("/settings/").content.decode()
     assert f'name="sync_from" value="{proposed}"' in page
 
-    response = admin.post("/settings/", _values(sync_from=proposed))
+    response = admin.post("/settings/", settings_values(sync_from=proposed))
     assert response.status_code == 302
     row = GlobalSettings.objects.get(installation=installation)
     assert (row.sync_from.isoformat(), row.ledger_code, row.journal_code) == (proposed, "8000", "70")
