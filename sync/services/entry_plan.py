@@ -209,7 +209,9 @@ def _codes(ctx: _Context, item: InvoiceItem, is_discount: bool) -> tuple[str, st
     return ledger, codes.cost_center.value, codes.cost_unit.value, decisions
 
 
-def _line(ctx: _Context, item: InvoiceItem, invoice_positive: bool, vat_amount: Decimal, amount: Decimal) -> PlannedLine:
+def _line(
+    ctx: _Context, item: InvoiceItem, invoice_positive: bool, vat_amount: Decimal, amount: Decimal
+) -> PlannedLine:
     is_discount = _is_discount(item, amount, invoice_positive)
     ledger, cost_center, cost_unit, decisions = _codes(ctx, item, is_discount)
     if not ledger:
@@ -220,6 +222,7 @@ def _line(ctx: _Context, item: InvoiceItem, invoice_positive: bool, vat_amount: 
             )
         )
     choice = vat_choose(
+        line=item.name,
         vat_id=item.invoice_vat_id,
         rate=_rate(ctx, item),
         mappings=ctx.vat_mappings,
@@ -227,7 +230,7 @@ def _line(ctx: _Context, item: InvoiceItem, invoice_positive: bool, vat_amount: 
         division=ctx.global_settings.division,
     )
     if choice.problem:
-        ctx.problems.append(Problem(choice.problem, "Choose an Exact VAT code under VAT mapping on the settings page."))
+        ctx.problems.append(Problem(choice.problem, choice.advice))
     return PlannedLine(
         description=exact_text.line_description(_text(item.name)),
         quantity=Decimal(str(item.units)),

@@ -21,6 +21,7 @@ class VatChoice:
     code: str = ""
     rule: str = ""
     problem: str = ""
+    advice: str = "Choose an Exact VAT code under VAT mapping on the settings page."
 
 
 def cents(value: Decimal) -> Decimal:
@@ -44,22 +45,32 @@ def codes_with_percentage(rate, vat_codes) -> list:
     return [code for code in vat_codes if exact_percentage(code) == percentage]
 
 
-def vat_choose(*, vat_id: int | None, rate, mappings: dict[int, str], sales_vat_codes, division) -> VatChoice:
+def vat_choose(
+    *, vat_id: int | None, rate, mappings: dict[int, str], sales_vat_codes, division, line: str = ""
+) -> VatChoice:
     """Pick the installation's mapping for the rate, else the single sales code with the same percentage."""
-    mapped = mappings.get(vat_id) if vat_id is not None else None
+    if vat_id is None:
+        # Exact would take the ledger's default VAT code for a line without one: never guess a tax.
+        return VatChoice(
+            problem=f"The line '{line}' has no VAT rate in Eduframe, and Exact needs a VAT code on every line",
+            advice="Give the invoice line a VAT rate in Eduframe; the invoice is booked once Eduframe sends the change.",
+        )
+    mapped = mappings.get(vat_id)
     if mapped:
         return VatChoice(code=mapped, rule="VAT mapping")
-    name = rate.name if rate is not None else f"#{vat_id}"
-    percentage = eduframe_percentage(rate) if rate is not None else None
-    same = codes_with_percentage(rate, sales_vat_codes) if rate is not None else []
+    if rate is None:
+        return VatChoice(
+            problem=f"The VAT rate of the line '{line}' (Eduframe id {vat_id}) is not among Eduframe's VAT rates",
+            advice="Choose an Exact VAT code for it under VAT mapping on the settings page, or correct the line in Eduframe.",
+        )
+    same = codes_with_percentage(rate, sales_vat_codes)
     if len(same) == 1:
         return VatChoice(code=same[0].code, rule="percentage match")
     how_many = "several" if same else "no"
-    shown = f"{percentage:f}%" if percentage is not None else "this rate's percentage"
     return VatChoice(
         problem=(
-            f"No Exact VAT code for the Eduframe VAT rate '{name}': {how_many} sales VAT codes have {shown} "
-            f"in division {division}; choose one under VAT mapping on the settings page"
+            f"No Exact VAT code for the Eduframe VAT rate '{rate.name}': {how_many} sales VAT codes have "
+            f"{eduframe_percentage(rate):f}% in division {division}; choose one under VAT mapping on the settings page"
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from plugin.models import GlobalSettings
@@ -85,6 +86,25 @@ def test_a_rate_without_a_sales_code_of_its_percentage_is_a_problem():
     odd = InvoiceVat(1, "6% BTW", Decimal("6.0"), True)
     plan = _plan(_invoice([("A", "10.00")], "10.00", "10.60"), rates=(odd,))
     assert plan.problems[0].reason.startswith("No Exact VAT code for the Eduframe VAT rate '6% BTW': no sales VAT")
+
+
+def test_a_line_without_a_vat_rate_waits_with_its_name_and_what_to_do_in_eduframe():
+    invoice = _invoice([("Boek", "10.00")], "10.00", "10.00")
+    invoice = dataclasses.replace(invoice, items=(dataclasses.replace(invoice.items[0], invoice_vat_id=None),))
+    plan = _plan(invoice)
+    assert [(p.reason, p.fix_hint) for p in plan.problems] == [
+        (
+            "The line 'Boek' has no VAT rate in Eduframe, and Exact needs a VAT code on every line",
+            "Give the invoice line a VAT rate in Eduframe; the invoice is booked once Eduframe sends the change.",
+        )
+    ]
+
+
+def test_a_line_whose_vat_rate_eduframe_no_longer_lists_names_the_rate_id():
+    plan = _plan(_invoice([("Boek", "10.00")], "10.00", "12.10"), rates=())
+    assert (
+        plan.problems[0].reason == "The VAT rate of the line 'Boek' (Eduframe id 1) is not among Eduframe's VAT rates"
+    )
 
 
 def test_a_negative_item_on_a_positive_invoice_is_a_discount_but_not_on_a_credit_invoice():
