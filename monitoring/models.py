@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from plugin.models import Installation
-from sync.models import InvoiceRecord
+from sync.models import InvoiceRecord, SyncAttempt
 
 
 class AlertSettings(models.Model):
@@ -70,6 +70,18 @@ class AttentionReported(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} reported {self.reported_at:%Y-%m-%d}"
+
+
+class AttemptTallied(models.Model):
+    """A booking attempt already counted in the tallies: a second save of the same attempt adds nothing.
+
+    A row of its own (not a flag on the attempt), so an older in-memory copy of the attempt saved later cannot
+    write the mark back to "not counted"."""
+
+    attempt = models.OneToOneField(SyncAttempt, on_delete=models.CASCADE, primary_key=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Attempt #{self.pk} tallied"
 
 
 class Tally(models.Model):
