@@ -24,6 +24,7 @@ from sync.errors import (
     RetryableError,
     SyncError,
 )
+from sync.local_time import local_clock
 from sync.models import InvoiceRecord
 
 MAX_BACKOFF_MINUTES = 60
@@ -169,13 +170,13 @@ def outcome_for(error: SyncError, *, retry_count: int, source: ErrorSource = Err
         return Outcome(State.PENDING, ErrorKind.AUTH, f"{RECONNECT_REASON} ({error.message})", RECONNECT_HINT)
     if isinstance(error, DeferredError):
         # Not a failure: a budget is spent. Due again at its reset, and no retry counted.
-        reason = f"Waits for {WAITS[error.waiting_for]}; booked at about {error.not_before:%H:%M:%S} UTC."
+        reason = f"Waits for {WAITS[error.waiting_for]}; booked at about {local_clock(error.not_before, seconds=True)}."
         return Outcome(
             State.PENDING, ErrorKind.NONE, reason, "", error.not_before, retry_count, waiting_for=error.waiting_for
         )
     if isinstance(error, RetryableError):
         when = timezone.now() + backoff(retry_count, error.retry_after)
-        reason = f"{error.message} Tried {retry_count + 1} time(s); trying again at {when:%H:%M} UTC."
+        reason = f"{error.message} Tried {retry_count + 1} time(s); trying again at {local_clock(when)}."
         return Outcome(State.PENDING, ErrorKind.RETRYABLE, reason, "", when, retry_count + 1)
     if isinstance(error, NeedsDecision):
         return Outcome(State.NEEDS_ATTENTION, ErrorKind.FUNCTIONAL, error.message, error.fix_hint)
