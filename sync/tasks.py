@@ -138,6 +138,14 @@ def reconciliation_run_task(run_id: int) -> None:
 
 
 @shared_task(**_LIMITS)
+def recover_abandoned_reconciliation_runs() -> int:
+    """Beat: show as failed the reconciliation runs whose worker died (or that no worker took up)."""
+    from sync.services.reconciliation_recovery import reconciliation_runs_recover
+
+    return reconciliation_runs_recover()
+
+
+@shared_task(**_LIMITS)
 def recover_abandoned_claims() -> int:
     """Beat: queue again the invoices whose worker died mid-booking (its claim's heartbeat stopped)."""
     from sync.services.claim_recovery import claims_recover_abandoned
