@@ -37,6 +37,7 @@ class AlertIncident(models.Model):
         EDUFRAME_REFUSED = "eduframe_refused", "Eduframe refuses the credentials"
         EXACT_TOKEN_LAPSING = "exact_token_lapsing", "Exact Online's connection is about to lapse"
         EXACT_BUDGET_SPENT = "exact_budget_spent", "Exact Online's daily budget is spent"
+        TOKENS_UNREADABLE = "tokens_unreadable", "Stored credentials cannot be decrypted"
 
     installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="alert_incidents")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -35,3 +35,17 @@ def recover_reconciliation_runs_at_start(**kwargs) -> None:
         return
     if count:
         logger.warning("Marked %s reconciliation run(s) of a stopped worker as failed.", count)
+
+
+@worker_ready.connect
+def book_invoices_waiting_for_the_key(**kwargs) -> None:
+    """A worker started with the encryption key back books the invoices a wrong key left waiting, at once."""
+    from sync.services.token_recovery import invoices_key_recover
+
+    try:
+        count = invoices_key_recover()
+    except Exception:  # as above: the worker starts all the same; the invoices' own recheck takes them later
+        logger.exception("Could not queue the invoices waiting for the encryption key at worker start.")
+        return
+    if count:
+        logger.warning("Queued %s invoice(s) that waited for a readable token.", count)

@@ -23,6 +23,7 @@ from sync.errors import (
     NeedsDecision,
     RetryableError,
     SyncError,
+    TokensUnreadable,
 )
 from sync.local_time import local_clock
 from sync.models import InvoiceRecord
@@ -30,6 +31,10 @@ from sync.models import InvoiceRecord
 MAX_BACKOFF_MINUTES = 60
 RECONNECT_REASON = "Exact Online must be reconnected before this invoice can be booked."
 RECONNECT_HINT = "Reconnect Exact Online on the settings page; waiting invoices are then booked."
+# A token no key opens (issue 9 section 4's words): every reason of it starts so, which the alert and the
+# recovery at worker start look for.
+UNREADABLE_REASON_START = "Reconnect needed:"
+KEY_RECHECK = timedelta(minutes=5)
 # Exact refuses any change of an entry in these cases (Dutch, English catalogue).
 CLOSED_PERIOD_NL, CLOSED_PERIOD_EN = "Periode is afgesloten", "Period is closed"
 PROCESSED_NL, PROCESSED_EN = "Reeds verwerkt", "Already processed"
@@ -161,6 +166,8 @@ def backoff(retry_count: int, retry_after: float | None = None) -> timedelta:
 
 def outcome_for(error: SyncError, *, retry_count: int, source: ErrorSource = ErrorSource.EXACT) -> Outcome:
     """Map an error (from `source`: Exact Online or Eduframe) to the record's new state."""
+    if isinstance(error, TokensUnreadable):
+        return unreadable_outcome(error, retry_count)
     if isinstance(error, AuthError) and source is ErrorSource.EDUFRAME:
         reason = f"Eduframe refused our access ({error.message})."
         return Outcome(
@@ -188,6 +195,23 @@ def outcome_for(error: SyncError, *, retry_count: int, source: ErrorSource = Err
         fix_hint_for(message) if source is ErrorSource.EXACT else DEFAULT_HINT,
         exact_message=message if source is ErrorSource.EXACT else "",
     )
+
+
+def unreadable_outcome(error: TokensUnreadable, retry_count: int) -> Outcome:
+    """A stored token no configured key opens: the invoice waits (no retry counted, no call made) and is looked
+    at again every KEY_RECHECK, and at once when a worker starts with the key back (token_recovery.py)."""
+    if error.exact:
+        what, fix = "the stored Exact Online connection", "reconnect Exact Online on the settings page"
+    else:
+        what, fix = "the stored Eduframe credentials", "replace the Eduframe credentials on the Security page"
+    reason = f"{UNREADABLE_REASON_START} {what} cannot be decrypted with the configured encryption key, so this invoice waits."
+    hint = (
+        "Put back the encryption key the credentials were stored with (an operator: in TOKEN_ENCRYPTION_KEY, after "
+        f"the current key, separated by a comma, then restart EduExact), or {fix}. The waiting invoices are then "
+        "booked without a retry."
+    )
+    when = timezone.now() + KEY_RECHECK
+    return Outcome(State.PENDING, ErrorKind.AUTH, reason, hint, when, retry_count)
 
 
 def is_refused_change(error: SyncError) -> bool:
