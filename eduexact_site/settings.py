@@ -233,6 +233,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sync.tasks.recover_abandoned_claims",
         "schedule": 30,
     },
+    # Reconciliation runs whose worker died are shown as failed (with why), so they can be run again.
+    "recover-abandoned-reconciliation-runs": {
+        "task": "sync.tasks.recover_abandoned_reconciliation_runs",
+        "schedule": 60,
+    },
     # Old processed webhooks and superseded attempts are deleted (each invoice keeps its latest attempt).
     "prune-sync-history": {
         "task": "sync.tasks.prune_sync_history",

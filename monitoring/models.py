@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from plugin.models import Installation
-from sync.models import InvoiceRecord
+from sync.models import InvoiceRecord, SyncAttempt
 
 
 class AlertSettings(models.Model):
@@ -37,6 +37,7 @@ class AlertIncident(models.Model):
         EDUFRAME_REFUSED = "eduframe_refused", "Eduframe refuses the credentials"
         EXACT_TOKEN_LAPSING = "exact_token_lapsing", "Exact Online's connection is about to lapse"
         EXACT_BUDGET_SPENT = "exact_budget_spent", "Exact Online's daily budget is spent"
+        TOKENS_UNREADABLE = "tokens_unreadable", "Stored credentials cannot be decrypted"
 
     installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="alert_incidents")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -70,6 +71,18 @@ class AttentionReported(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} reported {self.reported_at:%Y-%m-%d}"
+
+
+class AttemptTallied(models.Model):
+    """A booking attempt already counted in the tallies: a second save of the same attempt adds nothing.
+
+    A row of its own (not a flag on the attempt), so an older in-memory copy of the attempt saved later cannot
+    write the mark back to "not counted"."""
+
+    attempt = models.OneToOneField(SyncAttempt, on_delete=models.CASCADE, primary_key=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Attempt #{self.pk} tallied"
 
 
 class Tally(models.Model):

@@ -54,6 +54,16 @@ class AuthError(SyncError):
     """The credentials were refused: the connection needs reconnecting."""
 
 
+class TokensUnreadable(AuthError):
+    """A stored token that no key of TOKEN_ENCRYPTION_KEY decrypts (a process started with a wrong key, or a key
+    dropped too early): nothing was refused, so nothing is marked on the connection; the work waits for the key.
+    `exact` tells whose token: Exact Online's connection, or else the Eduframe credentials."""
+
+    def __init__(self, message: str, *, exact: bool):
+        super().__init__(message)
+        self.exact = exact
+
+
 class FunctionalError(SyncError):
     """Validation or business error; for Exact, the message is Exact's own text word for word."""
 

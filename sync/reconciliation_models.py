@@ -31,6 +31,11 @@ class ReconciliationRun(models.Model):
     error = models.TextField(blank=True)
     booked_again_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The worker making the report: when it started, when it last made progress (each API call), and which
+    # process it is ("host:pid:start"): a run whose worker died is seen as abandoned (reconciliation_recovery.py).
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    holder = models.CharField(max_length=120, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -14,7 +14,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 
-from sync.errors import RetryableError
+from sync.errors import RetryableError, TokensUnreadable
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,12 @@ def reconcile_installation_task(self, installation_id: int, since: str | None = 
         _reconcile(installation_id, since)
     except RetryableError as exc:
         raise self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries)) from exc
+    except TokensUnreadable as exc:
+        # Not a bug to fail loudly on: the administrators are alerted, and the next reconciliation runs as usual.
+        from monitoring.signals import incidents_check_soon
+
+        logger.warning("Installation %s: reconciliation skipped: %s", installation_id, exc.message)
+        incidents_check_soon(installation_id)
 
 
 def _reconcile(installation_id: int, since: str | None) -> None:
@@ -135,6 +141,14 @@ def reconciliation_run_task(run_id: int) -> None:
     from sync.services.reconciliation import reconciliation_run_execute
 
     reconciliation_run_execute(run_id=run_id)
+
+
+@shared_task(**_LIMITS)
+def recover_abandoned_reconciliation_runs() -> int:
+    """Beat: show as failed the reconciliation runs whose worker died (or that no worker took up)."""
+    from sync.services.reconciliation_recovery import reconciliation_runs_recover
+
+    return reconciliation_runs_recover()
 
 
 @shared_task(**_LIMITS)

@@ -1,4 +1,4 @@
-"""Celery worker signals: a worker that starts frees the claims of the dead worker it replaces."""
+"""Celery worker signals: a worker that starts frees the claims (and reports) of the dead worker it replaces."""
 
 from __future__ import annotations
 
@@ -21,3 +21,31 @@ def recover_claims_at_start(**kwargs) -> None:
         return
     if count:
         logger.warning("Recovered %s invoice(s) left claimed by a stopped worker.", count)
+
+
+@worker_ready.connect
+def recover_reconciliation_runs_at_start(**kwargs) -> None:
+    """A worker killed while making a reconciliation report left it "running": show it failed, so it is run again."""
+    from sync.services.reconciliation_recovery import reconciliation_runs_recover
+
+    try:
+        count = reconciliation_runs_recover()
+    except Exception:  # as above: the worker starts all the same; beat tries again
+        logger.exception("Could not recover abandoned reconciliation runs at worker start.")
+        return
+    if count:
+        logger.warning("Marked %s reconciliation run(s) of a stopped worker as failed.", count)
+
+
+@worker_ready.connect
+def book_invoices_waiting_for_the_key(**kwargs) -> None:
+    """A worker started with the encryption key back books the invoices a wrong key left waiting, at once."""
+    from sync.services.token_recovery import invoices_key_recover
+
+    try:
+        count = invoices_key_recover()
+    except Exception:  # as above: the worker starts all the same; the invoices' own recheck takes them later
+        logger.exception("Could not queue the invoices waiting for the encryption key at worker start.")
+        return
+    if count:
+        logger.warning("Queued %s invoice(s) that waited for a readable token.", count)

@@ -80,10 +80,35 @@ def incident_problems(*, installation: Installation, now: datetime) -> list[Prob
                 f"Settings: {settings_link}\n",
             )
         )
+    problems.extend(_tokens_unreadable(installation, connection, settings_link))
     if connection is not None:
         problems.extend(_exact_token_lapsing(installation, connection, now, settings_link))
         problems.extend(_exact_budget_spent(installation, connection, now))
     return problems
+
+
+def _tokens_unreadable(installation, connection, settings_link) -> list[Problem]:
+    """Stored credentials that no configured key decrypts, in this process or in the worker that parked invoices."""
+    from sync.services.token_recovery import invoices_waiting_for_key
+
+    unreadable = []
+    if connection is not None and connection.tokens_unreadable:
+        unreadable.append("the Exact Online connection")
+    if installation.eduframe_tokens_unreadable:
+        unreadable.append("the Eduframe credentials")
+    waiting = invoices_waiting_for_key().filter(installation=installation).count()
+    if not unreadable and not waiting:
+        return []
+    what = " and ".join(unreadable) or "the stored credentials"
+    body = (
+        f"Reconnect needed: EduExact cannot decrypt {what} with the encryption key it was started with "
+        f"(TOKEN_ENCRYPTION_KEY). {waiting} invoice(s) wait; nothing is lost.\n\n"
+        "Most often a process was started with a wrong or new key: put back the key the credentials were stored "
+        "with (after the current key, separated by a comma) and restart EduExact; the waiting invoices are then "
+        "booked without anyone retrying them. If that key is lost, reconnect Exact Online on the settings page "
+        f"and replace the Eduframe credentials on the Security page.\n\nSettings: {settings_link}\n"
+    )
+    return [Problem(Kind.TOKENS_UNREADABLE, "", f"The stored credentials cannot be decrypted ({installation})", body)]
 
 
 def _exact_token_lapsing(installation, connection, now, settings_link) -> list[Problem]:

@@ -19,6 +19,7 @@ from sync.models import InvoiceRecord
 from sync.reconciliation_models import ReconciliationRun
 from sync.services.reconciliation import reconciliation_book_again, reconciliation_estimate, reconciliation_request
 from sync.services.reconciliation_export import difference_label, report_csv, report_from_json
+from sync.services.reconciliation_recovery import reconciliation_runs_recover
 
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 Status = ReconciliationRun.Status
@@ -69,6 +70,8 @@ def _result_context(request, run: ReconciliationRun) -> dict:
 @installation_required
 def reconciliation_page(request):
     year, month = _period(request.GET.get("period"))
+    # A run whose worker died is shown failed, with why, instead of a bar that never moves.
+    reconciliation_runs_recover(installation_id=request.installation.pk)
     run = ReconciliationRun.objects.filter(installation=request.installation, year=year, month=month).first()
     context = {
         "period": f"{year}-{month:02d}",
@@ -94,7 +97,8 @@ def reconciliation_start(request):
 @require_GET
 @installation_required
 def reconciliation_progress(request, run_id: int):
-    """Polled by the progress bar while the report runs."""
+    """Polled by the progress bar while the report runs (a run found abandoned answers "failed": the page reloads)."""
+    reconciliation_runs_recover(installation_id=request.installation.pk)
     run = _run(request, run_id)
     return JsonResponse({"done": run.steps_done, "total": run.steps_total, "status": run.status})
 

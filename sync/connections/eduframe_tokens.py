@@ -14,9 +14,10 @@ from django.utils import timezone
 from plugin.models import Installation
 from sync.connections.token_lock import expires_soon, reread_locked
 from sync.eduframe import oauth
-from sync.errors import AuthError
+from sync.errors import AuthError, TokensUnreadable
 
 REINSTALL_MESSAGE = "Eduframe refused the plugin's token; install the plugin again from Eduframe."
+UNREADABLE_MESSAGE = "The stored Eduframe credentials cannot be decrypted with the configured encryption key."
 _FIELDS = ("eduframe_access_token", "eduframe_refresh_token", "eduframe_token_expires_at", "eduframe_auth")
 
 
@@ -28,6 +29,9 @@ def bearer_for(
     `rejected` is a token Eduframe just answered 401 to: an OAuth token is then renewed even though its
     expiry, by our clock, still lies ahead (Eduframe's clock decides), unless another worker already did.
     """
+    if installation.eduframe_tokens_unreadable:
+        # Not a refusal: nothing is marked, and a refresh with an unreadable refresh token is never tried.
+        raise TokensUnreadable(UNREADABLE_MESSAGE, exact=False)
     if not _needs_refresh(installation, rejected):
         return _token(installation)
     refused: AuthError | None = None

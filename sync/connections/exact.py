@@ -15,7 +15,7 @@ import httpx
 
 from plugin.models import ExactConnection, Installation
 from sync.connections import exact_budget, exact_tokens
-from sync.errors import AuthError
+from sync.errors import AuthError, TokensUnreadable
 from sync.exact.access import ExactAccess
 from sync.exact.client import ExactClient
 from sync.exact.lookups import ExactLookups
@@ -83,6 +83,8 @@ def exact_client_for(installation: Installation, *, transport: httpx.BaseTranspo
     connection = ExactConnection.objects.filter(installation=installation).first()
     if connection is None:
         raise AuthError(NOT_CONNECTED)
+    if connection.tokens_unreadable:
+        raise TokensUnreadable(exact_tokens.UNREADABLE_MESSAGE, exact=True)
     if not connection.is_usable:
         raise AuthError(connection.last_error or NEEDS_RECONNECT)
     return exact_client(connection, transport=transport)

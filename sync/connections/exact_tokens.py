@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from plugin.models import ExactConnection
 from sync.connections.token_lock import expires_soon, reread_locked
-from sync.errors import AmbiguousError, AuthError, RetryableError
+from sync.errors import AmbiguousError, AuthError, RetryableError, TokensUnreadable
 from sync.exact import oauth
 from sync.exact.regions import exact_base_url
 
 REFRESH_NOT_BEFORE_SECONDS = 570
+UNREADABLE_MESSAGE = "The stored Exact Online connection cannot be decrypted with the configured encryption key."
 RECONNECT_MESSAGE = "Exact Online refused the connection's refresh token; reconnect Exact Online on the settings page."
 _TOKEN_FIELDS = ("access_token", "refresh_token", "access_expires_at", "tokens_issued_at", "status")
 
@@ -34,6 +35,9 @@ def access_token_for(
 
     `rejected_token` is a token Exact just answered 401 to: it is not used again.
     """
+    if connection.tokens_unreadable:
+        # Not a refusal: the connection stays as it is (a restored key opens it again), no refresh is tried.
+        raise TokensUnreadable(UNREADABLE_MESSAGE, exact=True)
     if _fresh(connection, rejected_token):
         return connection.access_token
     with transaction.atomic():

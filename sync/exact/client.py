@@ -28,6 +28,11 @@ LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,Co
 ENTRY_FIELDS = "EntryID,EntryNumber,YourRef,Customer,Journal,Description,EntryDate,DueDate,Document,AmountFC,VATAmountFC,Status,Type"
 ENTRY_SELECT = ENTRY_FIELDS + "," + ",".join(f"SalesEntryLines/{f}" for f in LINE_FIELDS.split(","))
 ATTACHMENT_FIELDS = "ID,Document,FileName,FileSize,Url"
+# Exact words its business messages in the language the request asks for, else in the Exact user's own (Dutch,
+# English, German ...). We ask for one, on every call, so that the same refusal always reads the same, whoever
+# connected Exact: Dutch, the catalogue Exact's Dutch divisions and our research notes quote. The mapping to
+# advice (sync/services/booking_errors.py) knows the English forms too, for an answer that ignores the ask.
+MESSAGE_LANGUAGE = "nl-NL, nl;q=0.9"
 
 
 def _forbidden_message(response: httpx.Response) -> str:
@@ -346,7 +351,7 @@ class ExactClient:
         return response
 
     def _send(self, method, url, token, params, payload, headers) -> httpx.Response:
-        all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        all_headers = {"Authorization": f"Bearer {token}", "Accept-Language": MESSAGE_LANGUAGE, **(headers or {})}
         content = None
         if payload is not None:
             content = exact_json(payload)

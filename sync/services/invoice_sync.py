@@ -18,7 +18,7 @@ from sync.connections.eduframe import eduframe_client
 from sync.connections.exact import exact_client_for
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 from sync.eduframe.entities import Invoice
-from sync.errors import FunctionalError, SyncError
+from sync.errors import FunctionalError, SyncError, TokensUnreadable
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.booking_errors import ErrorSource, outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
@@ -278,6 +278,11 @@ def _fail(booking: Booking, error: SyncError) -> None:
     booking.attempt.error_kind = result.error_kind
     booking.attempt.exact_message = result.exact_message
     _finish(booking, Outcome.FAILED, result.reason)
+    if isinstance(error, TokensUnreadable):
+        from monitoring.signals import incidents_check_soon
+
+        # The administrators hear of it at once (one mail per incident, however many invoices wait).
+        incidents_check_soon(record.installation_id)
 
 
 def record_save(record: InvoiceRecord) -> None:

@@ -22,6 +22,7 @@ from sync.services import reconciliation_read as read
 from sync.services.invoice_queue import invoice_enqueue
 from sync.services.reconciliation_compare import Inputs, RecordFacts, Report, report_build
 from sync.services.reconciliation_export import report_from_json, report_to_json
+from sync.services.worker_identity import holder_name
 
 EDUFRAME_PAGE = 100  # invoices per Eduframe page (sync/eduframe/client.py PER_PAGE)
 EXACT_PAGE = 1000  # ledger lines per bulk call
@@ -122,7 +123,11 @@ def reconciliation_request(*, installation: Installation, year: int, month: int)
 
 def reconciliation_run_execute(*, run_id: int) -> None:
     """Run a queued report once (a second delivery of the task finds it no longer queued)."""
-    if not ReconciliationRun.objects.filter(pk=run_id, status=Status.QUEUED).update(status=Status.RUNNING):
+    now = timezone.now()
+    started = ReconciliationRun.objects.filter(pk=run_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now, holder=holder_name()
+    )
+    if not started:
         return
     run = ReconciliationRun.objects.select_related("installation").get(pk=run_id)
 
@@ -132,7 +137,9 @@ def reconciliation_run_execute(*, run_id: int) -> None:
             run.steps_done = done
             # Better late than wrong: an estimate too low grows with the calls.
             run.steps_total = max(run.steps_total, done + 1)
-            ReconciliationRun.objects.filter(pk=run_id).update(steps_done=done, steps_total=run.steps_total)
+            ReconciliationRun.objects.filter(pk=run_id).update(
+                steps_done=done, steps_total=run.steps_total, heartbeat_at=timezone.now()
+            )
 
     try:
         report, eduframe_calls, exact_calls = report_make(
@@ -170,6 +177,10 @@ def reconciliation_book_again(*, run: ReconciliationRun) -> int:
             record.booked_payload = {k: v for k, v in (record.booked_payload or {}).items() if k != "entry"}
             record.save(update_fields=["booked_fingerprint", "booked_payload", "updated_at"])
         for eduframe_invoice_id in ids:
-            invoice_enqueue(installation=run.installation, eduframe_invoice_id=eduframe_invoice_id, trigger=SyncAttempt.Trigger.MANUAL)
+            invoice_enqueue(
+                installation=run.installation,
+                eduframe_invoice_id=eduframe_invoice_id,
+                trigger=SyncAttempt.Trigger.MANUAL,
+            )
         ReconciliationRun.objects.filter(pk=run.pk).update(booked_again_at=timezone.now())
     return len(ids)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from sync.local_time import local_stamp
 from sync.models import InvoiceRecord
 
 PROCESSED = 50
@@ -254,7 +255,7 @@ class _Comparison:
                 # Booking again would have to reverse it: the accountant decides, so it is not repaired.
                 add("processed_in_exact", "", f"entry {entry.entry_number}", "status processed", repairable=False)
             elif booked_at and entry.modified and entry.modified > booked_at + HAND_CHANGE_MARGIN:
-                detail = f"changed {entry.modified:%Y-%m-%d %H:%M} UTC, booked {booked_at:%Y-%m-%d %H:%M} UTC"
+                detail = f"changed {local_stamp(entry.modified)}, booked {local_stamp(booked_at)}"
                 add("changed_in_exact", "", f"entry {entry.entry_number}", detail)
 
     def not_in_exact(self, invoice: InvoiceFacts) -> None:

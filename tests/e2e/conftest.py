@@ -36,8 +36,8 @@ def test_database_url() -> str:
 
 
 def _route_tasks_to(queue: str | None) -> None:
-    """Send this process's sync tasks to `queue` (None: back to the default)."""
-    app.conf.task_routes = {"sync.tasks.*": {"queue": queue}} if queue else None
+    """Send this process's sync and alert tasks to `queue` (None: back to the default)."""
+    app.conf.task_routes = {"sync.tasks.*": {"queue": queue}, "monitoring.tasks.*": {"queue": queue}} if queue else None
     app.amqp.flush_routes()
     app.amqp.__dict__.pop("router", None)  # a cached_property: rebuilt from the new routes
 
@@ -177,14 +177,15 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str 
 
 @pytest.fixture
 def celery_workers(transactional_db, exact_sandbox, eduframe_sandbox, tmp_path):
-    """Start workers on one queue, one after the other (`start()`), as a supervisor restarting a killed one would."""
+    """Start workers on one queue, one after the other (`start()`), as a supervisor restarting a killed one would;
+    `start(TOKEN_ENCRYPTION_KEY=...)` starts one with other environment variables."""
     queue = f"e2e-{uuid.uuid4().hex[:12]}"
     _route_tasks_to(queue)
     env = _worker_env(exact_sandbox.url, eduframe_sandbox.url, queue)
     workers: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(env, tmp_path / f"worker-{len(workers)}.log", queue)
+    def start(**overrides: str) -> Worker:
+        worker = Worker({**env, **overrides}, tmp_path / f"worker-{len(workers)}.log", queue)
         workers.append(worker)
         worker.wait_ready()
         return worker

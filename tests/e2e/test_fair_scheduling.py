@@ -6,7 +6,8 @@ booked before that reset. The Exact simulator's window is shortened (announced i
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 from amqp.exceptions import ChannelError
@@ -22,6 +23,8 @@ from .conftest import beat_then, connected_installation, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 DIVISION_A, DIVISION_B = 2000001, 2000002
+# B's booking must start within this of asking, before A's reset, to tell "at once" from "after A's window".
+ROOM_BEFORE_RESET = timedelta(seconds=6)
 WINDOW_SECONDS, CALLS_PER_WINDOW = 20, 10  # two bookings of one customer fit in a window, the third waits
 # Enough that A still has work after any one window: when the first wait falls too close to its reset, the
 # test takes the next one, and a backlog that fits in one window would leave no next wait to take.
@@ -63,6 +66,31 @@ def _waiting_for_the_minute(installation):
     ).first()
 
 
+def _a_wait_with_room(a) -> tuple[InvoiceRecord, datetime]:
+    """One of A's waits for its window with room before the reset (a wait that ends too soon cannot tell a
+    prompt booking of B from a sleeping worker): the first such wait of A's backlog, and its reset."""
+    previous_reset: datetime | None = None
+    for _ in range(BACKLOG):
+        waiting = wait_for(beat_then(partial(_next_wait, a, previous_reset)), timeout=60, what="tenant A to wait")
+        reset = ExactConnection.objects.get(installation=a).minutely_reset_at
+        if reset - timezone.now() >= ROOM_BEFORE_RESET:
+            return waiting, reset
+        wait_for(partial(_passed, reset), timeout=30, what="A's window to pass")
+        previous_reset = reset
+    pytest.fail(f"A never waited with {ROOM_BEFORE_RESET} left before its reset.")
+
+
+def _next_wait(a, previous_reset: datetime | None) -> InvoiceRecord | None:
+    """A's invoice waiting for its window, in a window after `previous_reset`."""
+    if previous_reset is not None and not _passed(previous_reset + timedelta(seconds=1)):
+        return None
+    return _waiting_for_the_minute(a)
+
+
+def _passed(moment: datetime) -> bool:
+    return timezone.now() > moment
+
+
 def _broker_depth(queue: str) -> int:
     from django.conf import settings
 
@@ -76,20 +104,9 @@ def _broker_depth(queue: str) -> int:
 def test_tenant_b_is_booked_at_once_while_tenant_a_waits_for_its_exact_window(celery_worker, world, exact_sandbox):
     a, b = world["a"], world["b"]
     installation_reconcile(installation=a, trigger=SyncAttempt.Trigger.RECONCILE)  # A's catch-up
-    waiting = wait_for(lambda: _waiting_for_the_minute(a), timeout=60, what="tenant A to wait for its Exact window")
-    reset_a = ExactConnection.objects.get(installation=a).minutely_reset_at
-    if reset_a - timezone.now() < timedelta(seconds=6):
-        # Too close to A's reset to tell a prompt booking from a sleeping worker: take A's next wait.
-        wait_for(lambda: timezone.now() > reset_a, timeout=30, what="A's window to pass")
-        waiting = wait_for(
-            beat_then(lambda: timezone.now() > reset_a + timedelta(seconds=1) and _waiting_for_the_minute(a)),
-            timeout=60,
-            what="tenant A to wait again",
-        )
-        reset_a = ExactConnection.objects.get(installation=a).minutely_reset_at
+    waiting, reset_a = _a_wait_with_room(a)
 
     invoice = world["new"]()
-    asked = timezone.now()
     invoice_enqueue(installation=b, eduframe_invoice_id=invoice["id"], trigger=SyncAttempt.Trigger.WEBHOOK)
     booked_b = wait_for(
         lambda: InvoiceRecord.objects.filter(
@@ -98,11 +115,15 @@ def test_tenant_b_is_booked_at_once_while_tenant_a_waits_for_its_exact_window(ce
         timeout=30,
         what="tenant B's invoice to be booked",
     )
-    assert booked_b.booked_at < reset_a, "B waited for A's window: a worker slept on A's budget"
-    assert booked_b.booked_at - asked < timedelta(seconds=5)
+    # A worker sleeping on A's budget would start B's booking only after A's reset. Compared by the start of B's
+    # booking, not its end or a fixed number of seconds: on a loaded 2-core machine the booking itself (eight
+    # calls) may outlast the room left before A's reset, which says nothing about a sleeping worker.
+    started_b = SyncAttempt.objects.get(invoice=booked_b, outcome=SyncAttempt.Outcome.CREATED).started_at
+    assert started_b < reset_a, "B waited for A's window: a worker slept on A's budget"
     assert not InvoiceRecord.objects.filter(installation=b).exclude(pk=booked_b.pk).exists()
+    # A was still waiting when B was booked: its waiting invoice, if booked by now, was booked after B.
     waiting.refresh_from_db()
-    assert waiting.state == State.PENDING  # A was still waiting when B was booked
+    assert waiting.state == State.PENDING or waiting.booked_at > booked_b.booked_at
 
     # A's backlog is booked as its windows allow: each invoice exactly once, and never a 429.
     wait_for(

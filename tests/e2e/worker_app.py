@@ -8,6 +8,7 @@ import os
 
 from eduexact_site.celery import app
 
-app.conf.task_routes = {"sync.tasks.*": {"queue": os.environ["EDUEXACT_E2E_QUEUE"]}}
+QUEUE = os.environ["EDUEXACT_E2E_QUEUE"]
+app.conf.task_routes = {"sync.tasks.*": {"queue": QUEUE}, "monitoring.tasks.*": {"queue": QUEUE}}
 
 __all__ = ["app"]

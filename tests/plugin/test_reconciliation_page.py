@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -140,3 +141,39 @@ def test_operators_see_the_runs_in_the_admin(admin_client, installation):
     response = admin_client.get("/admin/sync/reconciliationrun/")
     assert response.status_code == 200
     assert "2026-03" in response.content.decode()
+
+
+def _stale_run(installation, **fields) -> ReconciliationRun:
+    run = ReconciliationRun.objects.create(installation=installation, year=2026, month=3, **fields)
+    ReconciliationRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    return run
+
+
+def test_a_run_of_another_hosts_worker_that_stopped_making_progress_shows_failed_and_can_run_again(
+    admin, installation, django_capture_on_commit_callbacks
+):
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    run = _stale_run(installation, status="running", started_at=an_hour_ago, heartbeat_at=an_hour_ago,
+                     holder="another-host:4242:1", steps_done=3, steps_total=7)  # fmt: skip
+    progress = admin.get(f"/settings/reconciliation/{run.pk}/progress").json()
+    assert progress["status"] == "failed"
+    page = admin.get("/settings/reconciliation/?period=2026-03").content.decode()
+    assert "could not be made" in page
+    assert "the background worker making it was stopped or restarted" in page
+    with django_capture_on_commit_callbacks():
+        admin.post("/settings/reconciliation/run", {"period": "2026-03"})
+    assert ReconciliationRun.objects.filter(status="queued").count() == 1
+
+
+def test_a_run_no_worker_took_up_shows_failed_with_what_to_check(admin, installation):
+    run = _stale_run(installation, status="queued")
+    assert admin.get(f"/settings/reconciliation/{run.pk}/progress").json()["status"] == "failed"
+    run.refresh_from_db()
+    assert "no background worker took it up" in run.error
+
+
+def test_a_run_making_progress_is_left_running(admin, installation):
+    now = timezone.now()
+    run = ReconciliationRun.objects.create(installation=installation, year=2026, month=3, status="running",
+                                           started_at=now, heartbeat_at=now, holder="another-host:4242:1")  # fmt: skip
+    assert admin.get(f"/settings/reconciliation/{run.pk}/progress").json()["status"] == "running"

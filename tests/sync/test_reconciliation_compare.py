@@ -103,3 +103,11 @@ def test_the_year_is_totalled_per_month_on_both_sides():
     assert (january.eduframe, january.exact) == (Decimal("121.00"), Decimal("0.00"))
     assert (march.eduframe, march.exact) == (Decimal("121.00"), Decimal("121.00"))
     assert len(report.months) == 12
+
+
+def test_a_change_in_exact_names_both_moments_in_local_time(settings):
+    settings.TIME_ZONE = "Europe/Amsterdam"
+    later = _entry(modified=BOOKED_AT + timedelta(minutes=5))
+    (difference,) = _build([_invoice()], [later], [_record(later.entry_id)]).differences
+    # 12:00 and 12:05 UTC on 10 March are 13:00 and 13:05 in Amsterdam (winter time).
+    assert difference.detail == "changed 2026-03-10 13:05, booked 2026-03-10 13:00"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from plugin.models import Installation
+from sync.local_time import local_stamp
 from sync.selectors import sync_status
 
 
@@ -30,12 +31,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  {state}: {count}")
         oldest = status.oldest_pending
         if oldest is not None:
-            since = oldest.created_at.strftime("%Y-%m-%d %H:%M")
+            since = local_stamp(oldest.created_at)
             number = f" ({oldest.number})" if oldest.number else ""
             reason = f" - {oldest.reason}" if oldest.reason else ""
             self.stdout.write(f"  oldest pending: invoice {oldest.eduframe_invoice_id}{number} since {since}{reason}")
         last = status.last_error
         if last is not None:
-            when = last.started_at.strftime("%Y-%m-%d %H:%M")
+            when = local_stamp(last.started_at)
             invoice = last.invoice.number or last.invoice.eduframe_invoice_id
             self.stdout.write(f"  last error: {when}, invoice {invoice} - {last.message}")

@@ -94,3 +94,45 @@ def test_a_disconnected_exact_leaves_the_invoice_pending_until_reconnected(world
     assert record.state == State.PENDING
     assert record.error_kind == InvoiceRecord.ErrorKind.AUTH
     assert record.reason.startswith("Exact Online must be reconnected")
+
+
+# Refusals Exact words differently in Dutch and English, each with a word of its fix hint.
+REFUSALS = {
+    "unknown cost center": ({"cost_center": "999"}, "'Cost center' does not exist"),
+    "cost center required": ({"ledger_code": "8030"}, "requires a cost center"),
+    "not a revenue ledger": ({"ledger_code": "1300"}, "not a revenue"),
+}
+
+
+def _refused_invoice(world, override: dict):
+    course, edition, variant = world.edition()
+    CourseOverrideFactory(
+        installation=world.installation, scope=CourseOverride.Scope.EDITION, eduframe_id=edition["id"], **override
+    )
+    return world.invoice([world.item(variant=variant)])
+
+
+@pytest.mark.parametrize("case", REFUSALS.values(), ids=REFUSALS.keys())
+def test_an_english_speaking_exact_user_still_gets_the_dutch_message_we_ask_for_and_its_hint(world, case):
+    override, hint = case
+    world.exact.default_user().language = "en-GB"
+    invoice = _refused_invoice(world, override)
+    attempt = world.sync(invoice)
+    record = _record(world, invoice)
+    assert record.state == State.NEEDS_ATTENTION
+    assert not any(word in attempt.exact_message for word in ("Invalid", "Mandatory")), attempt.exact_message
+    assert hint in record.fix_hint
+
+
+@pytest.mark.parametrize("case", REFUSALS.values(), ids=REFUSALS.keys())
+def test_exacts_english_words_find_the_same_hint_as_its_dutch_ones(world, case, monkeypatch):
+    # As if Exact answered in its English catalogue whatever we asked (the user's language winning).
+    monkeypatch.setattr("sync.exact.client.MESSAGE_LANGUAGE", "en", raising=False)
+    world.exact.default_user().language = "en-GB"
+    override, hint = case
+    invoice = _refused_invoice(world, override)
+    attempt = world.sync(invoice)
+    record = _record(world, invoice)
+    assert any(word in attempt.exact_message for word in ("Invalid", "Mandatory")), attempt.exact_message
+    assert attempt.exact_message in record.reason
+    assert hint in record.fix_hint
