@@ -13,26 +13,55 @@ import re
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Q, When
 from django.utils import timezone
 
 from plugin.models import ExactConnection
-from sync.errors import WAIT_EXACT_DAY, WAIT_EXACT_MINUTE, DeferredError
-from sync.exact.budget import BUDGET_FIELDS, DAY_SPENT, MINUTE_SPENT, budget_deferral
+from sync.exact.budget import BUDGET_FIELDS, budget_deferral
 from sync.models import ExactCallDay
 
 __all__ = ["BUDGET_FIELDS", "budget_check", "budget_claim", "budget_deferral", "call_count", "limits_record"]
 
 
 def budget_claim(connection: ExactConnection) -> None:
-    """Take one call from the shared daily and minutely budgets; DeferredError when either is spent."""
-    now = timezone.now()
-    row = _budget_row(connection)
-    deferral = budget_deferral(row, calls=1, now=now)
-    if deferral is not None:
-        raise deferral
-    _take(connection, row, now, "daily_remaining", "daily_reset_at", DAY_SPENT, WAIT_EXACT_DAY)
-    _take(connection, row, now, "minutely_remaining", "minutely_reset_at", MINUTE_SPENT, WAIT_EXACT_MINUTE)
+    """Take one call from the shared daily and minutely budgets; DeferredError when either is spent.
+
+    One conditional UPDATE takes the call from both windows at once (a window unknown or over is left alone:
+    the next answer's headers tell it again); only when it takes nothing is the row read, to say which window
+    is spent and until when. Another process may change the row in between: then the UPDATE is tried again.
+    """
+    for _ in range(CLAIM_TRIES):
+        now = timezone.now()
+        if _take_one(connection, now):
+            return
+        deferral = budget_deferral(_budget_row(connection), calls=1, now=now)
+        if deferral is not None:
+            raise deferral
+    # The row changed under us at every try (new headers each time): the windows moved on, send the call.
+
+
+# Reading the row after a refused UPDATE and finding room means new headers arrived in between: rare, and
+# twice in a row practically never.
+CLAIM_TRIES = 3
+
+
+def _open(remaining_field: str, reset_field: str, now) -> Q:
+    """The window is known and not over yet (only such a window is counted down)."""
+    return Q(**{f"{remaining_field}__isnull": False, f"{reset_field}__gt": now})
+
+
+def _take_one(connection: ExactConnection, now) -> bool:
+    """Count one call down in every open window, provided no open window is at 0 (rows == 1: taken)."""
+    windows = (("daily_remaining", "daily_reset_at"), ("minutely_remaining", "minutely_reset_at"))
+    rows = ExactConnection.objects.filter(pk=connection.pk)
+    changes = {}
+    for remaining_field, reset_field in windows:
+        is_open = _open(remaining_field, reset_field, now)
+        rows = rows.exclude(is_open & Q(**{f"{remaining_field}__lt": 1}))
+        changes[remaining_field] = Case(
+            When(is_open, then=F(remaining_field) - 1), default=F(remaining_field), output_field=IntegerField()
+        )
+    return rows.update(**changes) == 1
 
 
 def budget_check(connection: ExactConnection, *, calls: int) -> None:
@@ -48,19 +77,6 @@ def budget_check(connection: ExactConnection, *, calls: int) -> None:
 
 def _budget_row(connection: ExactConnection) -> dict:
     return ExactConnection.objects.filter(pk=connection.pk).values(*BUDGET_FIELDS).first() or {}
-
-
-def _take(connection: ExactConnection, row: dict, now, remaining_field: str, reset_field: str, message, waiting_for):
-    """Take one call from one stored window; another process may have taken the last one since we read it."""
-    remaining, reset = row.get(remaining_field), row.get(reset_field)
-    if remaining is None or reset is None or reset <= now:
-        # Unknown, or its window is over: the next answer's headers tell the budget again.
-        return
-    taken = ExactConnection.objects.filter(
-        **{"pk": connection.pk, f"{remaining_field}__gt": 0, reset_field: reset}
-    ).update(**{remaining_field: F(remaining_field) - 1})
-    if not taken:
-        raise DeferredError(message, not_before=reset, waiting_for=waiting_for)
 
 
 _DIVISION_IN_PATH = re.compile(r"^/api/v1/(\d+)/")

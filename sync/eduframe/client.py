@@ -28,7 +28,7 @@ from sync.errors import (
     NotFoundError,
     RetryableError,
 )
-from sync.http_common import make_http_client
+from sync.http_common import http_client_for
 
 PER_PAGE = 100
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -88,12 +88,16 @@ class EduframeClient:
         self.max_throttle_wait = max_throttle_wait
         self._sleep = sleep
         base_url = settings.EDUFRAME_BASE_URL.rstrip("/") + "/api/v1"
-        self.http = make_http_client(base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
+        # The process's pooled client (connections kept alive across bookings); a test's transport gets its own.
+        self.http, self._owns_http = http_client_for(
+            base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport
+        )
         self._cache: dict[str, object] = {}
         self._vat_slug: object = _UNSET
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
 
     def __enter__(self) -> EduframeClient:
         return self

@@ -21,7 +21,7 @@ from sync.exact import entities as e
 from sync.exact.access import ExactAccess
 from sync.exact.http import RateLimits, error_for, exact_json, exact_message, transport_error_for
 from sync.exact.ledger import ENTRY_TOTAL_FIELDS, LEDGER_FIELDS, EntryTotals, LedgerLine
-from sync.http_common import make_http_client
+from sync.http_common import http_client_for
 
 ACCOUNT_FIELDS = "ID,Code,Name,Email,Status,VATNumber,AddressLine1,Postcode,City,Country"
 LINE_FIELDS = "ID,GLAccount,AmountFC,VATCode,VATAmountFC,Description,Quantity,CostCenter,CostUnit"
@@ -63,10 +63,14 @@ class ExactClient:
         self.access = access
         self.calls_made = 0
         self.base_url = access.base_url
-        self.http = make_http_client(self.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport)
+        # The process's pooled client (connections kept alive across bookings); a test's transport gets its own.
+        self.http, self._owns_http = http_client_for(
+            self.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport
+        )
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_http:
+            self.http.close()
 
     def __enter__(self) -> ExactClient:
         return self

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict
 
-from plugin.models import Installation, VatMapping
+from plugin.models import GlobalSettings, Installation, VatMapping
 from plugin.selectors import overrides_get, settings_get
 from sync.connections.exact import exact_lookups
 from sync.eduframe.client import EduframeClient
@@ -29,10 +29,18 @@ def lookups_for(*, exact: ExactClient, installation: Installation, division: int
 
 
 def plan_for_invoice(
-    *, installation: Installation, eduframe: EduframeClient, lookups: ExactLookups | None, invoice: Invoice
+    *,
+    installation: Installation,
+    eduframe: EduframeClient,
+    lookups: ExactLookups | None,
+    invoice: Invoice,
+    global_settings: GlobalSettings | None = None,
 ) -> EntryPlan:
-    """Read the invoice's account, VAT rates and courses, and map it all to an EntryPlan."""
-    global_settings = settings_get(installation=installation)
+    """Read the invoice's account, VAT rates and courses, and map it all to an EntryPlan.
+
+    `global_settings`: the row the caller already read for this booking (read here when not given).
+    """
+    global_settings = global_settings or settings_get(installation=installation)
     account = eduframe.get_account(invoice.account_id) if invoice.account_id is not None else None
     if account is None:
         raise FunctionalError(f"The invoice's account {invoice.account_id} does not exist in Eduframe.")

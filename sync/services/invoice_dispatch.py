@@ -23,10 +23,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, When
 from django.utils import timezone
 
-from plugin.models import ExactConnection, Installation
+from plugin.models import Installation
 from sync.errors import WAIT_EDUFRAME
 from sync.exact.budget import BUDGET_FIELDS, budget_deferral
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt, TenantQueue
@@ -76,67 +76,107 @@ def _due(now: datetime):
 def invoices_dispatch(*, installation_id: int | None = None) -> int:
     """Send due work to the broker within the slots and budgets; the named tenant first. Return tasks sent."""
     now = timezone.now()
-    room = settings.SYNC_TASKS_IN_FLIGHT - InvoiceRecord.objects.filter(_in_flight(now)).count()
+    busy = _in_flight_per_tenant(now)
+    room = settings.SYNC_TASKS_IN_FLIGHT - sum(busy.values())
     sent = 0
-    for tenant in _tenants_in_turn(now, first=installation_id):
+    for tenant in _tenants_in_turn(now, first=installation_id) if room > 0 else []:
         if sent >= room:
             break
-        sent += _tenant_dispatch(tenant, now, limit=room - sent)
+        # A tenant whose slots are all taken is skipped without its lock: its running task ends with a dispatch.
+        if busy.get(tenant, 0) < settings.SYNC_TASKS_PER_TENANT:
+            sent += _tenant_dispatch(tenant, now, limit=room - sent)
     return sent
+
+
+def _in_flight_per_tenant(now: datetime) -> dict[int, int]:
+    """Tasks in flight per tenant, in one grouped query (the dispatcher runs after every task)."""
+    rows = InvoiceRecord.objects.filter(_in_flight(now)).order_by().values("installation_id")
+    return dict(rows.annotate(tasks=Count("id")).values_list("installation_id", "tasks"))
 
 
 def _tenants_in_turn(now: datetime, *, first: int | None) -> list[int]:
     """Tenants with due work in turn: `first`, then those with new or changed invoices (a webhook's invoice
-    does not queue behind other tenants' catch-up), each group round-robin (served longest ago first)."""
-    due = _due(now)
-    ids = set(due.values_list("installation_id", flat=True).distinct())
-    changed = set(due.filter(priority=Priority.CHANGED).values_list("installation_id", flat=True).distinct())
-    last = dict(
-        TenantQueue.objects.filter(installation_id__in=ids).values_list("installation_id", "last_dispatched_at")
-    )
+    does not queue behind other tenants' catch-up), each group round-robin (served longest ago first).
+
+    One grouped query: per tenant its most urgent priority and when it was last served.
+    """
+    # order_by(): the model's default ordering would otherwise add a column to the GROUP BY.
+    tenants = _due(now).order_by().values("installation_id")
+    rows = tenants.annotate(urgent=Min("priority"), last=Max("installation__queue__last_dispatched_at"))
     never = datetime.min.replace(tzinfo=now.tzinfo)
-    return sorted(ids, key=lambda i: (i != first, i not in changed, last.get(i) or never, i))
+
+    def turn(row: dict) -> tuple:
+        tenant = row["installation_id"]
+        return (tenant != first, row["urgent"] != Priority.CHANGED, row["last"] or never, tenant)
+
+    return [row["installation_id"] for row in sorted(rows, key=turn)]
 
 
 def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
-    queue, _ = TenantQueue.objects.get_or_create(installation_id=installation_id)
-    with transaction.atomic():
-        # One dispatcher per tenant at a time; another process busy with this tenant does its work.
-        locked = TenantQueue.objects.select_for_update(skip_locked=True).filter(pk=queue.pk).first()
-        if locked is None:
+    for _ in range(2):
+        with transaction.atomic():
+            # One dispatcher per tenant at a time; another process busy with this tenant does its work.
+            locked = TenantQueue.objects.select_for_update(skip_locked=True).filter(installation_id=installation_id)
+            queue = locked.first()
+            if queue is not None:
+                return _dispatch_locked(queue, now, limit=limit)
+        # Held by another dispatcher, or the tenant's first dispatch: its row is made once, then locked.
+        if not TenantQueue.objects.get_or_create(installation_id=installation_id)[1]:
             return 0
-        records = InvoiceRecord.objects.filter(installation_id=installation_id)
-        slots = min(limit, settings.SYNC_TASKS_PER_TENANT - records.filter(_in_flight(now)).count())
-        if slots <= 0:
-            return 0
-        picked = _pick(installation_id, now, slots, locked)
-        if picked:
-            TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
-        for record_id, trigger in picked:
-            transaction.on_commit(partial(_send, record_id, trigger))
+    return 0
+
+
+def _dispatch_locked(queue: TenantQueue, now: datetime, *, limit: int) -> int:
+    """Under the tenant's lock: fill its free slots (counted again here, where no other dispatcher counts)."""
+    in_flight = InvoiceRecord.objects.filter(_in_flight(now), installation_id=queue.installation_id).count()
+    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - in_flight)
+    if slots <= 0:
+        return 0
+    picked = _pick(queue.installation_id, now, slots, queue)
+    if picked:
+        TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
+    for record_id, trigger in picked:
+        transaction.on_commit(partial(_send, record_id, trigger))
     return len(picked)
+
+
+def _limits(installation_id: int) -> tuple[dict, datetime | None]:
+    """The tenant's stored Exact budget and Eduframe Retry-After, in one query."""
+    fields = {f"exact_connection__{field}": field for field in BUDGET_FIELDS}
+    row = Installation.objects.filter(pk=installation_id).values("eduframe_throttled_until", *fields).first() or {}
+    budget = {field: row[key] for key, field in fields.items() if row.get(key) is not None}
+    return budget, row.get("eduframe_throttled_until")
+
+
+def _line(installation_id: int, now: datetime):
+    """The tenant's due records in line, with what the estimate of their calls needs (no JSON columns)."""
+    known = AccountLink.objects.filter(
+        installation_id=installation_id, eduframe_account_id=OuterRef("eduframe_account_id")
+    )
+    line = _due(now).filter(installation_id=installation_id).order_by("priority", "due_at", "id")
+    return line.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=Exists(known))
 
 
 def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -> list[tuple[int, str]]:
     """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls."""
-    budget = ExactConnection.objects.filter(installation_id=installation_id).values(*BUDGET_FIELDS).first() or {}
+    budget, throttled = _limits(installation_id)
     _learn_window(queue, budget.get("minutely_reset_at"))
-    throttled = Installation.objects.filter(pk=installation_id).values_list("eduframe_throttled_until", flat=True)[0]
     if throttled and throttled > now:
         _wait(installation_id, now, queue, throttled, WAIT_EDUFRAME)
         return []
-    known = set(
-        AccountLink.objects.filter(installation_id=installation_id).values_list("eduframe_account_id", flat=True)
-    )
-    line = _due(now).filter(installation_id=installation_id).order_by("priority", "due_at", "id")
     picked: list[tuple[int, str]] = []
-    for record in line[: slots * 4]:
-        calls = booking_calls_estimate(record=record, known_customer=record.eduframe_account_id in known)
+    for record in _line(installation_id, now)[: slots * 4]:
+        calls = booking_calls_estimate(record=record, known_customer=record.known_customer)
         deferral = budget_deferral(budget, calls=calls, now=now)
         if deferral is not None:
             _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
             break
-        if InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING) == 1:
+        if (
+            InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(
+                queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING
+            )
+            == 1
+        ):
             picked.append((record.pk, record.due_trigger or SyncAttempt.Trigger.RETRY))
         if len(picked) >= slots:
             break
@@ -184,18 +224,20 @@ def invoice_task_finished(*, record_id: int, due_at_seen) -> None:
     """Free the record's task slot and set its next due moment from what the sync left on the record.
 
     Pending with a retry time (a budget's reset, a backoff): due then. Otherwise done, unless someone asked
-    again while the task ran (`due_at` moved): then it stays due and is sent once more.
+    again while the task ran (`due_at` moved): then it stays due and is sent once more. The usual case (nobody
+    asked meanwhile) is one conditional UPDATE that reads the retry time from the row itself.
     """
-    row = InvoiceRecord.objects.filter(pk=record_id).values("state", "next_retry_at", "error_kind").first()
+    retry_at = Case(When(state=State.PENDING, then=F("next_retry_at")), default=None)
+    if due_at_seen and InvoiceRecord.objects.filter(pk=record_id, due_at=due_at_seen).update(
+        queued_at=None, due_at=retry_at
+    ):
+        return
+    row = InvoiceRecord.objects.filter(pk=record_id).values("state", "next_retry_at").first()
     if row is None:
         return
-    retry_at = row["next_retry_at"] if row["state"] == State.PENDING else None
-    unchanged = InvoiceRecord.objects.filter(pk=record_id, due_at=due_at_seen) if due_at_seen else None
-    if unchanged is not None and unchanged.update(queued_at=None, due_at=retry_at) == 1:
-        return
-    if retry_at is not None:
+    if row["state"] == State.PENDING and row["next_retry_at"] is not None:
         # A retry time the booking set must not be lost when the schedule moved meanwhile.
-        InvoiceRecord.objects.filter(pk=record_id, due_at__isnull=True).update(due_at=retry_at)
+        InvoiceRecord.objects.filter(pk=record_id, due_at__isnull=True).update(due_at=row["next_retry_at"])
     InvoiceRecord.objects.filter(pk=record_id).update(queued_at=None)
 
 

@@ -125,7 +125,11 @@ def _run(booking: Booking) -> None:
     booking.exact = exact_client_for(record.installation)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
-        installation=record.installation, eduframe=booking.eduframe, lookups=lookups, invoice=invoice
+        installation=record.installation,
+        eduframe=booking.eduframe,
+        lookups=lookups,
+        invoice=invoice,
+        global_settings=settings,
     )
     booking.attempt.decisions = jsonable(plan.decisions)
     if plan.problems:
@@ -288,7 +292,17 @@ def _fail(booking: Booking, error: SyncError) -> None:
 def record_save(record: InvoiceRecord) -> None:
     """Save the record but never its claim or schedule fields: those belong to conditional UPDATEs of the
     lock and of the dispatcher (a request that came in while we worked must not be overwritten)."""
-    skip = {"id", "claimed_until", "claim_token", "claim_holder", "created_at", "due_at", "queued_at", "priority", "due_trigger"}
+    skip = {
+        "id",
+        "claimed_until",
+        "claim_token",
+        "claim_holder",
+        "created_at",
+        "due_at",
+        "queued_at",
+        "priority",
+        "due_trigger",
+    }
     fit_text_fields(record)
     record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
 

@@ -1,0 +1,98 @@
+"""What one booking costs this service besides the calls: database queries and HTTP clients (issue 8, CPU).
+
+Every query is CPU in the worker (the ORM builds each statement); these ceilings are what a booking needs
+today, so that a query added per booking, or a client built per booking, shows up here and not in production.
+"""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import httpx
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from sync import http_common
+from sync.connections.exact import exact_client_for
+from sync.models import InvoiceRecord, SyncAttempt, TenantQueue
+from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
+
+# A known customer's invoice: the claim, the attempt, the reads of settings, connection, VAT mapping, overrides,
+# lookups and account link, three Exact calls (each: its budget, its day's count, its rate-limit headers), the
+# request log before each write, the record and attempt at the end, the tally, the release (savepoints included).
+BOOKING_QUERIES = 37
+# The task around it: the due moment read at its start, the slot freed, the dispatcher's run that sends the
+# tenant's next invoice (slots, tenants in turn, the tenant's lock, budget, line, the send, its turn).
+TASK_QUERIES = BOOKING_QUERIES + 13
+
+
+@pytest.fixture
+def empty_pool(monkeypatch):
+    monkeypatch.setattr(http_common, "_pool", {})
+
+
+def _known_customers_second_invoice(world):
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))  # warms the lookups, makes the customer known
+    return world.invoice([world.item(), world.item(name="Boek", price="25.00")], account=account)
+
+
+def test_a_known_customers_invoice_is_booked_within_its_queries(world, django_assert_max_num_queries):
+    invoice = _known_customers_second_invoice(world)
+    world.record(invoice)  # the record exists before its booking (made by the webhook or reconciliation)
+    with django_assert_max_num_queries(BOOKING_QUERIES):
+        attempt = world.sync(invoice)
+    assert attempt.outcome == SyncAttempt.Outcome.CREATED
+    assert attempt.exact_calls == 3
+
+
+def test_the_task_around_a_booking_frees_its_slot_and_dispatches_within_its_queries(
+    world, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    invoice = _known_customers_second_invoice(world)
+    record = world.record(invoice)
+    waiting = world.record(world.invoice([world.item()]))
+    InvoiceRecord.objects.filter(pk__in=[record.pk, waiting.pk]).update(due_at=timezone.now())
+    InvoiceRecord.objects.filter(pk=record.pk).update(queued_at=timezone.now())
+    TenantQueue.objects.create(installation=world.installation)  # made by the tenant's first dispatch
+    with django_assert_max_num_queries(TASK_QUERIES), django_capture_on_commit_callbacks() as sends:
+        seen = invoice_task_started(record_id=record.pk)
+        world.sync(invoice)
+        invoice_task_finished(record_id=record.pk, due_at_seen=seen)
+        assert invoices_dispatch() == 1
+    record.refresh_from_db()
+    assert (record.state, record.queued_at, record.due_at) == ("booked", None, None)
+    assert len(sends) == 1  # the waiting invoice's task, sent after the commit
+
+
+def test_bookings_share_one_pooled_client_per_api_and_keep_its_timeout_and_headers(world, empty_pool):
+    with patch.object(http_common, "make_http_client", wraps=http_common.make_http_client) as built:
+        for _ in range(3):
+            assert world.sync(world.invoice([world.item()])).outcome == SyncAttempt.Outcome.CREATED
+    assert built.call_count == 2  # one for Exact, one for Eduframe, for all three bookings
+    client = exact_client_for(world.installation)
+    client.close()  # a booking's close leaves the pooled client open for the next one
+    assert client.http is http_common.shared_http_client(client.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS)
+    assert not client.http.is_closed
+    assert client.http.timeout == httpx.Timeout(
+        settings.HTTP_TIMEOUT_SECONDS, connect=http_common.CONNECT_TIMEOUT_SECONDS
+    )
+    assert client.http.headers["User-Agent"] == http_common.USER_AGENT
+    assert client.http.headers["Accept"] == "application/json"
+    assert "Authorization" not in client.http.headers  # the token goes with each request, never on the client
+
+
+def test_a_shared_client_keeps_no_cookie_one_tenants_answer_set():
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Set-Cookie": "session=tenant-a; Path=/"}, json={}, request=request)
+
+    client = http_common.make_http_client(
+        "https://api.example", timeout_seconds=5, transport=httpx.MockTransport(answer)
+    )
+    client.get("/first")
+    seen = []
+    client._transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200, json={}))
+    client.get("/second")
+    assert len(client.cookies) == 0
+    assert "cookie" not in seen[0].headers
