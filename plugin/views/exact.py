@@ -33,13 +33,17 @@ def connect(request):
     ask_region = not settings.EXACT_BASE_URL
     form = ConnectExactForm(request.POST or None) if ask_region else None
     if request.method == "POST" and (form is None or form.is_valid()):
-        region = form.cleaned_data["region"] if form else None
-        state = secrets.token_urlsafe()
-        url, base_url = exact_authorize_url(region=region, state=state)
-        request.session[SESSION_KEY] = {"state": state, "base_url": base_url}
-        return redirect(url)
+        return exact_authorize_redirect(request, region=form.cleaned_data["region"] if form else None)
     connection = connection_get(installation=request.installation)
     return render(request, "plugin/exact/connect.html", {"form": form, "connection": connection})
+
+
+def exact_authorize_redirect(request, *, region: str | None = None):
+    """Send the browser to Exact's consent page; the state and the base URL wait in the session for the callback."""
+    state = secrets.token_urlsafe()
+    url, base_url = exact_authorize_url(region=region, state=state)
+    request.session[SESSION_KEY] = {"state": state, "base_url": base_url}
+    return redirect(url)
 
 
 @require_GET

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from plugin.decorators import require_setting
 from plugin.forms import ApiTokenForm
 from plugin.models import Installation
-from plugin.selectors import installation_from_session
+from plugin.selectors import connection_get, installation_from_session
 from plugin.services.admin_sessions import session_bind
 from plugin.services.audit import audit_record
 from plugin.services.install import (
@@ -32,6 +32,7 @@ from plugin.services.install import (
     credentials_replace,
     installation_sign_in,
 )
+from plugin.views.exact import exact_authorize_redirect
 from sync.eduframe import oauth as eduframe_oauth
 from sync.errors import SyncError
 
@@ -47,13 +48,18 @@ def _finish(request, signed_in: SignIn, method: str):
     installation = signed_in.installation
     session_bind(request=request, installation=installation, method=method)
     request.installation = installation
+    connection = connection_get(installation=installation)
+    # Eduframe's article: after "Click to install" the administrator is forwarded to Exact Online. Only the
+    # region, when EXACT_BASE_URL does not fix the host, needs our own page first.
+    forward = bool(settings.EXACT_BASE_URL) and (connection is None or not connection.is_usable)
     if signed_in.installed:
         audit_record(request=request, action="Installed", summary="Eduframe credentials stored, webhook registered.")
-        messages.success(request, f"EduExact is installed for {installation}. Now connect Exact Online.")
+        then = "" if forward else " Now connect Exact Online."
+        messages.success(request, f"EduExact is installed for {installation}.{then}")
     else:
         audit_record(request=request, action="Signed in")
         messages.success(request, f"Signed in to EduExact for {installation}.")
-    return redirect("exact-connect")
+    return exact_authorize_redirect(request) if forward else redirect("exact-connect")
 
 
 def _redirect_uri() -> str:

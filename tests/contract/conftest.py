@@ -70,10 +70,9 @@ class Installed:
 
 
 def connect_exact_and_choose_the_division(page, division: int = DIVISION) -> None:
-    """From the "Connect Exact Online" step: approve on the simulated Exact page, then choose the division."""
+    """Forwarded to the simulated Exact page after the install: approve there, then choose the division."""
     from playwright.sync_api import expect
 
-    page.get_by_role("button", name="Connect Exact Online").click()
     expect(page.get_by_role("button", name="Approve")).to_be_visible()
     page.get_by_role("button", name="Approve").click()
     page.get_by_label("Division", exact=True).select_option(str(division))
@@ -93,7 +92,7 @@ def _read_by_label(page, labels) -> dict:
 
 @pytest.fixture(scope="session")
 def installed(service, chromium) -> Installed:
-    """`GET /install/?educator=demo-academy` in Chromium: token, Connect Exact Online, Approve, the division, the
+    """`GET /install/?educator=demo-academy` in Chromium: token, forwarded to Exact, Approve, the division, the
     global settings, then one course template's and one of its editions' overrides, each field found by label."""
     from playwright.sync_api import expect
 

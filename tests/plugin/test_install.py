@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.db import connection as db
 from django.test import Client
@@ -64,14 +66,25 @@ def test_it_refuses_an_unknown_token(client, eduframe_sandbox):
     assert not Installation.objects.exists()
 
 
-def test_it_creates_the_installation_and_goes_on_to_exact(client, eduframe_sandbox):
+def test_it_creates_the_installation_and_forwards_the_browser_to_exact(client, eduframe_sandbox, exact_sandbox):
     response = _install(client)
     assert response.status_code == 302
-    assert response["Location"] == "/settings/exact/connect"
+    location = urlsplit(response["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{exact_sandbox.url}/api/oauth2/auth"
+    query = parse_qs(location.query)
+    assert query["redirect_uri"] == ["http://localhost:8000/exact/callback"]
+    assert query["state"] == [client.session["exact_oauth"]["state"]]
     installation = Installation.objects.get()
     assert installation.educator_slug == "demo-academy"
     assert installation.educator_name == "Demo Academy"
     assert client.session["installation_id"] == installation.pk
+
+
+def test_without_exact_base_url_it_asks_for_the_region_on_its_own_page_first(client, eduframe_sandbox, settings):
+    settings.EXACT_BASE_URL = None
+    response = _install(client)
+    assert response.status_code == 302
+    assert response["Location"] == "/settings/exact/connect"
 
 
 def test_it_registers_the_webhook_once(client, eduframe_sandbox):

@@ -41,11 +41,13 @@ def test_it_sends_the_administrator_to_eduframe(client, oauth_settings, eduframe
     assert "redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Finstall%2Fcallback" in url
 
 
-def test_it_installs_after_consent(client, oauth_settings, eduframe_sandbox):
+def test_it_installs_after_consent_and_forwards_the_browser_to_exact(
+    client, oauth_settings, eduframe_sandbox, exact_sandbox
+):
     answer = _approve(_start(client))
     response = client.get("/install/callback", answer)
     assert response.status_code == 302
-    assert response["Location"] == "/settings/exact/connect"
+    assert response["Location"].startswith(f"{exact_sandbox.url}/api/oauth2/auth?")
     installation = Installation.objects.get()
     assert installation.eduframe_auth == "oauth"
     assert installation.eduframe_refresh_token
