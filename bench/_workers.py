@@ -15,14 +15,14 @@ QUEUE_KEYS = [CELERY_QUEUE] + [f"{CELERY_QUEUE}\x06\x16{step}" for step in (3, 6
 
 
 def start_workers(
-    count: int, *, exact_url: str, eduframe_url: str, work_dir: str, pool: list[str]
+    count: int, *, exact_url: str, eduframe_url: str, work_dir: str, pool: list[str], app: str = "eduexact_site"
 ) -> list[subprocess.Popen]:
     """`count` `celery worker` processes with the simulators' URLs, each logging to work_dir/worker-<n>.log."""
     env = {**os.environ, "EXACT_BASE_URL": exact_url, "EDUFRAME_BASE_URL": eduframe_url}
     workers = []
     for n in range(count):
         log = open(Path(work_dir) / f"worker-{n}.log", "w")  # noqa: SIM115 (closed with the process)
-        command = [sys.executable, "-m", "celery", "-A", "eduexact_site", "worker", *pool, "-l", "warning"]
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", *pool, "-l", "warning"]
         command += ["-n", f"bench{n}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
         workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     return workers

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import os
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--max-growth-mb", type=float, default=5.0, help="the 'no growth' threshold")
     parser.add_argument("--pool", choices=sorted(POOLS), default="prefork", help="prefork (production) or solo")
     parser.add_argument("--timeout", type=int, default=7200, help="give up after this many seconds")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="print where the task process's memory grew (slower; not the figure)"
+    )
     add_service_args(parser)
     args = parser.parse_args()
     check_service_args(parser, args)
@@ -63,6 +67,10 @@ WORK_DIR = django_for_bench(
     SYNC_TASKS_PER_TENANT="1",
     SYNC_TASKS_IN_FLIGHT=str(ARGS.tenants + 1),
 )
+TRACE_FILE = Path(WORK_DIR) / "tracemalloc.txt"
+if ARGS.tracemalloc:  # read by bench/_traced_worker.py in the worker
+    os.environ["EDUEXACT_BENCH_TRACEMALLOC"] = str(TRACE_FILE)
+    os.environ["EDUEXACT_BENCH_TRACEMALLOC_EVERY"] = str(ARGS.sample_every)
 
 import redis  # noqa: E402
 
@@ -195,7 +203,12 @@ def main() -> int:
     invoices = add_invoices(eduframe, ARGS.invoices)
     clear_queue(redis.Redis.from_url(ARGS.broker_url))
     workers = start_workers(
-        1, exact_url=exact_server.url, eduframe_url=eduframe_server.url, work_dir=WORK_DIR, pool=POOLS[ARGS.pool]
+        1,
+        exact_url=exact_server.url,
+        eduframe_url=eduframe_server.url,
+        work_dir=WORK_DIR,
+        pool=POOLS[ARGS.pool],
+        app="bench._traced_worker" if ARGS.tracemalloc else "eduexact_site",
     )
     atexit.register(stop_workers, workers)
     pid = task_process(workers[0].pid)
@@ -209,6 +222,8 @@ def main() -> int:
     problems += check_once(exact, tenants)
     if problems:
         print((Path(WORK_DIR) / "worker-0.log").read_text()[-3000:], file=sys.stderr)
+    if ARGS.tracemalloc and TRACE_FILE.exists():
+        print(TRACE_FILE.read_text())
     return report(samples, problems, pid)
 
 
