@@ -23,22 +23,15 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
-import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-WORK_DIR = tempfile.mkdtemp(prefix="eduexact-bench-fair-")
-atexit.register(shutil.rmtree, WORK_DIR, ignore_errors=True)
+
+from bench._env import add_service_args, check_service_args, django_for_bench  # noqa: E402
 
 
 def _args() -> argparse.Namespace:
@@ -50,149 +43,43 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=6, help="Exact calls per window per division")
     parser.add_argument("--webhook-every", type=float, default=3.0, help="seconds between the fresh tenant's invoices")
     parser.add_argument("--timeout", type=int, default=1800, help="give up after this many seconds")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
-    parser.add_argument("--broker-url", default=os.environ.get("CELERY_BROKER_URL", ""))
+    add_service_args(parser)
     args = parser.parse_args()
-    if not args.database_url.startswith("postgres") or not args.broker_url.startswith("redis"):
-        parser.error("--database-url postgres://... and --broker-url redis://... are required")
+    check_service_args(parser, args)
     return args
 
 
 ARGS = _args()
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="eduexact_site.settings",
-    SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret-key"),
-    TOKEN_ENCRYPTION_KEY=os.environ.get("TOKEN_ENCRYPTION_KEY", "bench-only-token-key"),
-    EDUEXACT_VAR_DIR=WORK_DIR,
-    DATABASE_URL=ARGS.database_url,
-    CELERY_BROKER_URL=ARGS.broker_url,
+WORK_DIR = django_for_bench(
+    prefix="eduexact-bench-fair-",
+    database_url=ARGS.database_url,
+    broker_url=ARGS.broker_url,
     SYNC_TASKS_PER_TENANT="1",
     SYNC_TASKS_IN_FLIGHT=str(ARGS.tenants + ARGS.workers),
-    DEBUG="false",
 )
 
-import logging  # noqa: E402
-
-import django  # noqa: E402
-
-django.setup()
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
 import redis  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from plugin.models import ExactConnection, GlobalSettings, Installation  # noqa: E402
-from sandbox.eduframe.app import create_app as create_eduframe  # noqa: E402
-from sandbox.exact.app import create_app as create_exact  # noqa: E402
-from sandbox.server import SandboxServer  # noqa: E402
+from bench._connect import add_invoices, entries_per_ref, make_tenant, reset_database, start_simulators  # noqa: E402
+from bench._workers import broker_depth, clear_queue, process_stats, start_workers, stop_workers  # noqa: E402
+from plugin.models import Installation  # noqa: E402
 from sync.models import InvoiceRecord  # noqa: E402
 from sync.services.invoice_dispatch import invoices_dispatch  # noqa: E402
 from sync.services.invoice_queue import invoices_enqueue_listed  # noqa: E402
 
 FIRST_DIVISION = 3_000_000
-CELERY_QUEUE = "celery"
 TARGETS = {"budget": 0.95, "p95": 5.0, "cpu_ms": 20.0}
 
 
-def reset_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    call_command("migrate", verbosity=0)
-
-
-def start_simulators():
-    exact_server = SandboxServer(create_exact()).start()
-    eduframe_server = SandboxServer(create_eduframe()).start()
-    exact, eduframe = exact_server.app.state, eduframe_server.app.state
+def shorten_window(exact) -> None:
     exact.limits.window_seconds, exact.limits.minutely_limit = ARGS.window, ARGS.limit
     exact.limits.daily_limit = 10**9  # the benchmark is about the window, not the day
-    return exact_server, eduframe_server, exact, eduframe
 
 
-def make_tenant(n: int, exact_server, exact, eduframe) -> Installation:
-    division = FIRST_DIVISION + n
-    exact.seed_division(division, f"Bench {n} B.V.")
-    tokens = exact.issue_tokens_for(exact.default_user().user_id)
-    token = f"bench-token-{n}"
-    eduframe.add_token(token, list(_eduframe_scopes()))  # per-token Eduframe limit, as each tenant has its own
-    installation = Installation.objects.create(educator_slug=f"bench-{n}", eduframe_access_token=token)
-    now = timezone.now()
-    ExactConnection.objects.create(
-        installation=installation,
-        base_url=exact_server.url,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(hours=2),
-        tokens_issued_at=now,
-    )
-    GlobalSettings.objects.create(
-        installation=installation,
-        division=division,
-        journal_code="70",
-        ledger_code="8000",
-        sync_from=timezone.localdate() - timedelta(days=30),
-    )
-    return installation
-
-
-def _eduframe_scopes():
-    from sandbox.eduframe.auth import ALL_SCOPES
-
-    return ALL_SCOPES
-
-
-def add_invoices(eduframe, count: int) -> list:
-    from sync.eduframe.entities import Invoice
-
-    vat = eduframe.add_vat("21% BTW", "21")
-    invoices, account = [], None
-    with eduframe.webhooks_suppressed():
-        for n in range(count):
-            if n % 5 == 0:  # five invoices per customer: new and known customers both
-                account = eduframe.add_account(f"Klant {n // 5}", email=f"klant{n // 5}@example.nl")
-            item = {"name": "Cursus", "units": 1, "unit_price": "100.00", "invoice_vat_id": vat["id"]}
-            invoices.append(Invoice.from_api(_public(eduframe.add_invoice(account["id"], [item], status="open"))))
-    return invoices
-
-
-def _public(row: dict) -> dict:
-    from sandbox.eduframe.serializers import public
-
-    return json.loads(json.dumps(public(row), default=str))
-
-
-def start_workers(exact_url: str, eduframe_url: str) -> list[subprocess.Popen]:
-    env = {**os.environ, "EXACT_BASE_URL": exact_url, "EDUFRAME_BASE_URL": eduframe_url}
-    workers = []
-    for n in range(ARGS.workers):
-        log = open(Path(WORK_DIR) / f"worker-{n}.log", "w")  # noqa: SIM115 (closed with the process)
-        command = [sys.executable, "-m", "celery", "-A", "eduexact_site", "worker", "--pool=solo", "-l", "warning"]
-        command += ["-n", f"bench{n}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-    return workers
-
-
-def _stop(workers: list[subprocess.Popen]) -> None:
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-
-
-def process_stats(pid: int) -> tuple[float, float]:
-    """(CPU seconds, RSS MB) of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return cpu, rss
+def bench_tenant(n: int, exact_server, exact, eduframe) -> Installation:
+    return make_tenant(n, exact_server, exact, eduframe, division=FIRST_DIVISION + n)
 
 
 def budget_use(exact, divisions: set[int]) -> dict[int, float]:
@@ -212,12 +99,6 @@ def budget_use(exact, divisions: set[int]) -> dict[int, float]:
     return use
 
 
-def broker_depth(broker) -> int:
-    """Messages waiting in Redis: the queue and its priority sub-queues (kombu keeps one list per step)."""
-    keys = [CELERY_QUEUE] + [f"{CELERY_QUEUE}\x06\x16{step}" for step in (3, 6, 9)]
-    return sum(broker.llen(key) for key in keys)
-
-
 def webhook(client: Client, installation: Installation, invoice_id: int) -> None:
     body = {"educator": installation.educator_slug, "event": "invoice.created"}
     body |= {"entity_type": "Invoice", "entity_id": invoice_id}
@@ -229,13 +110,20 @@ def webhook(client: Client, installation: Installation, invoice_id: int) -> None
 def main() -> int:
     reset_database()
     exact_server, eduframe_server, exact, eduframe = start_simulators()
-    tenants = [make_tenant(n, exact_server, exact, eduframe) for n in range(ARGS.tenants)]
-    fresh = make_tenant(ARGS.tenants, exact_server, exact, eduframe)
+    shorten_window(exact)
+    tenants = [bench_tenant(n, exact_server, exact, eduframe) for n in range(ARGS.tenants)]
+    fresh = bench_tenant(ARGS.tenants, exact_server, exact, eduframe)
     backlog = add_invoices(eduframe, ARGS.tenants * ARGS.invoices)
     broker = redis.Redis.from_url(ARGS.broker_url)
-    broker.delete(CELERY_QUEUE, *[f"{CELERY_QUEUE}\x06\x16{step}" for step in (3, 6, 9)])
-    workers = start_workers(exact_server.url, eduframe_server.url)
-    atexit.register(_stop, workers)
+    clear_queue(broker)
+    workers = start_workers(
+        ARGS.workers,
+        exact_url=exact_server.url,
+        eduframe_url=eduframe_server.url,
+        work_dir=WORK_DIR,
+        pool=["--pool=solo"],
+    )
+    atexit.register(stop_workers, workers)
     time.sleep(5)  # started: their start-up CPU is not the bookings'
     cpu_at_start = sum(process_stats(w.pid)[0] for w in workers)
     started = time.monotonic()
@@ -264,7 +152,7 @@ def main() -> int:
     elapsed = time.monotonic() - started
     time.sleep(5)  # the fresh tenant's last invoices
     stats = [process_stats(w.pid) for w in workers]
-    _stop(workers)
+    stop_workers(workers)
     return report(exact, tenants, fresh, asked, depth, stats, elapsed, cpu_at_start)
 
 
@@ -273,12 +161,7 @@ def report(exact, tenants, fresh, asked, depth, stats, elapsed, cpu_at_start) ->
     use = budget_use(exact, divisions)
     with exact.lock:
         too_many = sum(1 for r in exact.request_log if r["status"] == 429)
-        refs = Counter(
-            (code, e.get("YourRef"))
-            for code, d in exact.divisions.items()
-            if code in divisions
-            for e in d.entries.values()
-        )
+    refs = entries_per_ref(exact, divisions)
     total = ARGS.tenants * ARGS.invoices
     records = InvoiceRecord.objects.filter(installation__in=tenants)
     booked = records.filter(state=InvoiceRecord.State.BOOKED).count()
