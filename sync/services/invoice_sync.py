@@ -104,7 +104,10 @@ def _close_clients(booking: Booking) -> None:
 
 def _run(booking: Booking) -> None:
     record = booking.record
-    booking.eduframe = eduframe_client(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
+    # The installation was read with the record just now: its stored Retry-After is not read again per call.
+    booking.eduframe = eduframe_client(
+        record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT, throttle_as_loaded=True
+    )
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (the `deleted` status of
     # Eduframe's older API spec, and of its help article "Invoices": a concept invoice deleted before sending).
