@@ -58,10 +58,10 @@ class StoredBudget:
         exact_budget.budget_check(self.connection, calls=calls)
 
     def limits_seen(self, changes: dict[str, Any], *, status: int) -> None:
-        news = exact_budget.limits_worth_storing(self._left, changes, status=status)
+        news, lower_only = exact_budget.limits_worth_storing(self._left, changes, status=status)
         self._left = {}  # a second answer to one take (after a 401) is compared with nothing: stored
         if news:
-            exact_budget.limits_record(self.connection, news)
+            exact_budget.limits_record(self.connection, news, lower_only=lower_only)
 
     def count(self, *, path: str, status: int, daily_limit: int | None) -> None:
         exact_budget.call_count(self.connection, path=path, status=status, daily_limit=daily_limit)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -147,24 +147,19 @@ def call_count(connection: ExactConnection, *, path: str, status: int, daily_lim
         day_row.update(**changes)
 
 
-def limits_record(connection: ExactConnection, changes: dict) -> None:
+def limits_record(connection: ExactConnection, changes: dict, *, lower_only: bool = False) -> None:
     """Keep the rate-limit headers of an answer (and the last success) on the connection row (one cheap UPDATE).
 
-    Within the window the row already holds, remaining is only ever lowered (LEAST): the row also counts the
-    calls other processes took and have not sent yet, which the answer cannot know of. A new window (another
-    reset moment) is stored as Exact tells it.
+    `lower_only`: the answer names the windows the row holds and shows less remaining than our take left; then
+    remaining is only lowered (LEAST), keeping the calls other processes took meanwhile and have not sent yet.
+    Otherwise the headers are stored as Exact tells them.
     """
     for field, value in changes.items():
         setattr(connection, field, value)
     stored = dict(changes)
-    for remaining_field, reset_field in _WINDOWS:
-        if remaining_field in stored and reset_field in stored:
-            same_window = Q(**{reset_field: stored[reset_field]})
-            stored[remaining_field] = Case(
-                When(same_window, then=Least(F(remaining_field), Value(stored[remaining_field]))),
-                default=Value(stored[remaining_field]),
-                output_field=IntegerField(),
-            )
+    for remaining_field, _ in _WINDOWS if lower_only else ():
+        if remaining_field in stored:
+            stored[remaining_field] = Least(F(remaining_field), Value(stored[remaining_field]))
     ExactConnection.objects.filter(pk=connection.pk).update(**stored)
 
 
@@ -173,29 +168,34 @@ _WINDOWS = (("daily_remaining", "daily_reset_at"), ("minutely_remaining", "minut
 LAST_SUCCESS_EVERY = timedelta(seconds=30)
 
 
-def limits_worth_storing(left: dict[str, Any], changes: dict[str, Any], *, status: int) -> dict[str, Any]:
-    """What of an answer's headers (and last success) the row does not know yet, given what our take left.
+def limits_worth_storing(left: dict[str, Any], changes: dict[str, Any], *, status: int) -> tuple[dict[str, Any], bool]:
+    """What of an answer's headers (and last success) the row does not know yet, given what our take left, and
+    whether it may only lower remaining (see limits_record).
 
-    Empty when the answer only confirms our own count: same resets and limits, remaining as the take left it
-    (or more: calls other processes took and have not sent yet). A 429, a window we did not count down (no take,
-    or a new reset moment), a changed limit or less remaining than we think are stored whole, at once: every
-    process's budget relies on them.
+    Nothing when the answer only confirms our own count: same resets and limits, remaining as the take left it.
+    A 429, a window we did not count down (no take, or a new reset moment), a changed limit or another remaining
+    are stored whole, at once: every process's budget relies on them.
     """
     if status == 429 or not left:
-        return changes
+        return changes, False
     headers = {k: v for k, v in changes.items() if k != "last_success_at"}
+    lower = False
     for remaining_field, reset_field in _WINDOWS:
         if remaining_field not in headers and reset_field not in headers:
             continue
         if headers.get(reset_field) != left.get(reset_field) or left.get(remaining_field) is None:
-            return changes
-        if headers.get(remaining_field, left[remaining_field]) < left[remaining_field]:
-            return changes
+            return changes, False
+        told = headers.get(remaining_field, left[remaining_field])
+        if told > left[remaining_field]:
+            return changes, False  # Exact counted fewer calls than we did (or the limit is off): its word
+        lower = lower or told < left[remaining_field]
     for limit_field in ("daily_limit", "minutely_limit"):
         if limit_field in headers and headers[limit_field] != left.get(limit_field):
-            return changes
+            return changes, False
+    if lower:
+        return changes, True
     success = changes.get("last_success_at")
     previous = left.get("last_success_at")
     if success is not None and (previous is None or success - previous >= LAST_SUCCESS_EVERY):
-        return {"last_success_at": success}
-    return {}
+        return {"last_success_at": success}, False
+    return {}, False

@@ -75,5 +75,5 @@ def test_a_stored_answer_keeps_the_calls_other_processes_took_meanwhile(world):
     budget.limits_seen(_headers(8, reset), status=200)  # Exact counted a call we did not (8 < 9)
     assert _stored(budget) == 7  # the lower of both: the other process's takes are not given back
     budget.claim()  # 6
-    budget.limits_seen(_headers(7, reset), status=200)  # calls still on their way: our count stands
-    assert _stored(budget) == 6
+    budget.limits_seen(_headers(7, reset), status=200)  # Exact counted fewer than we did: its word is stored
+    assert _stored(budget) == 7
