@@ -49,13 +49,21 @@ class StoredToken:
 
 @dataclass
 class StoredThrottle:
-    """Eduframe's Retry-After on the installation row (a Throttle); an unsaved installation keeps none."""
+    """Eduframe's Retry-After on the installation row (a Throttle); an unsaved installation keeps none.
+
+    `as_loaded`: the installation was read just now (a booking reads it with its record), so its
+    `eduframe_throttled_until` is the stored Retry-After and is not read again before each call; a 429 met
+    meanwhile is stored for every process and kept on the object for the rest of this client's calls.
+    """
 
     installation: Installation
+    as_loaded: bool = False
 
     def until(self) -> datetime | None:
         if self.installation.pk is None:
             return None
+        if self.as_loaded:
+            return self.installation.eduframe_throttled_until
         rows = Installation.objects.filter(pk=self.installation.pk)
         return rows.values_list("eduframe_throttled_until", flat=True).first()
 
@@ -65,6 +73,9 @@ class StoredThrottle:
         Installation.objects.filter(pk=self.installation.pk).filter(
             Q(eduframe_throttled_until__isnull=True) | Q(eduframe_throttled_until__lt=until)
         ).update(eduframe_throttled_until=until)
+        known = self.installation.eduframe_throttled_until
+        if known is None or known < until:
+            self.installation.eduframe_throttled_until = until
 
 
 @dataclass
@@ -83,11 +94,13 @@ class SharedReferenceCache:
         cache.set(self._key(key), value, settings.EDUFRAME_REFERENCE_CACHE_SECONDS)
 
 
-def eduframe_access(installation: Installation, *, transport: httpx.BaseTransport | None = None) -> EduframeAccess:
-    """What an EduframeClient needs of a stored installation."""
+def eduframe_access(
+    installation: Installation, *, transport: httpx.BaseTransport | None = None, throttle_as_loaded: bool = False
+) -> EduframeAccess:
+    """What an EduframeClient needs of a stored installation (`throttle_as_loaded`: see StoredThrottle)."""
     return EduframeAccess(
         tokens=StoredToken(installation, transport),
-        throttle=StoredThrottle(installation),
+        throttle=StoredThrottle(installation, as_loaded=throttle_as_loaded),
         cache=SharedReferenceCache(installation),
     )
 
@@ -98,10 +111,14 @@ def eduframe_client(
     transport: httpx.BaseTransport | None = None,
     max_throttle_wait: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
+    throttle_as_loaded: bool = False,
 ) -> EduframeClient:
-    """The client of a stored installation (the transport, when given, also serves its token refreshes)."""
+    """The client of a stored installation (the transport, when given, also serves its token refreshes).
+
+    `throttle_as_loaded`: the installation was just read, its stored Retry-After is taken from it (StoredThrottle).
+    """
     return EduframeClient(
-        eduframe_access(installation, transport=transport),
+        eduframe_access(installation, transport=transport, throttle_as_loaded=throttle_as_loaded),
         transport=transport,
         max_throttle_wait=max_throttle_wait,
         sleep=sleep,

@@ -7,18 +7,18 @@ row lock, `exact_tokens.py`), its call budget shared by every process and the pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from plugin.models import ExactConnection, Installation
-from sync.connections import exact_budget, exact_tokens
+from sync.connections import exact_budget, exact_tokens, lookup_memo
 from sync.errors import AuthError, TokensUnreadable
 from sync.exact.access import ExactAccess
 from sync.exact.client import ExactClient
-from sync.exact.lookups import ExactLookups
+from sync.exact.lookups import ExactLookups, Parse
 from sync.exact.regions import exact_base_url
 from sync.models import ExactLookupCache
 
@@ -48,15 +48,20 @@ class StoredBudget:
     """The call budget kept on the connection row (a CallBudget) and its per-day counter (a CallCounter)."""
 
     connection: ExactConnection
+    # What the last take left of the budget: an answer that only confirms it is not stored again.
+    _left: dict[str, Any] = field(default_factory=dict)
 
     def claim(self) -> None:
-        exact_budget.budget_claim(self.connection)
+        self._left = exact_budget.budget_claim(self.connection)
 
     def check(self, calls: int) -> None:
         exact_budget.budget_check(self.connection, calls=calls)
 
-    def limits_seen(self, changes: dict[str, Any]) -> None:
-        exact_budget.limits_record(self.connection, changes)
+    def limits_seen(self, changes: dict[str, Any], *, status: int) -> None:
+        news, lower_only = exact_budget.limits_worth_storing(self._left, changes, status=status)
+        self._left = {}  # a second answer to one take (after a 401) is compared with nothing: stored
+        if news:
+            exact_budget.limits_record(self.connection, news, lower_only=lower_only)
 
     def count(self, *, path: str, status: int, daily_limit: int | None) -> None:
         exact_budget.call_count(self.connection, path=path, status=status, daily_limit=daily_limit)
@@ -96,17 +101,26 @@ class StoredLookups:
 
     installation: Installation
 
-    def read(self, division: int, kind: str) -> tuple[list[dict[str, Any]], datetime] | None:
-        row = ExactLookupCache.objects.filter(installation=self.installation, division=division, kind=kind).first()
-        return None if row is None else (row.data, row.fetched_at)
+    def read(self, division: int, kind: str, parse: Parse) -> tuple[list, datetime] | None:
+        """The stored copy's entities: its id and fetched-at read first, its JSON only when this process has
+        not parsed that copy yet (lookup_memo)."""
+        rows = ExactLookupCache.objects.filter(installation=self.installation, division=division, kind=kind)
+        found = rows.values_list("pk", "fetched_at").first()
+        if found is None:
+            return None
+        row_id, fetched_at = found
+        key = lookup_memo.memo_key(self.installation.pk, division, kind, row_id, fetched_at)
+        load = lambda: parse(rows.filter(pk=row_id).values_list("data", flat=True).first() or [])  # noqa: E731
+        return lookup_memo.parsed(key, load), fetched_at
 
-    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime) -> None:
-        ExactLookupCache.objects.update_or_create(
+    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime, items: list) -> None:
+        row, _ = ExactLookupCache.objects.update_or_create(
             installation=self.installation,
             division=division,
             kind=kind,
             defaults={"data": rows, "fetched_at": fetched_at},
         )
+        lookup_memo.remember(lookup_memo.memo_key(self.installation.pk, division, kind, row.pk, fetched_at), items)
 
     def clear(self, division: int) -> None:
         ExactLookupCache.objects.filter(installation=self.installation, division=division).delete()

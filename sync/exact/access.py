@@ -37,8 +37,9 @@ class CallBudget(Protocol):
         """DeferredError, before any call, when the known budget holds fewer than `calls` calls."""
         ...
 
-    def limits_seen(self, changes: dict[str, Any]) -> None:
-        """Keep what an answer's X-RateLimit-* headers told (and `last_success_at` on a success)."""
+    def limits_seen(self, changes: dict[str, Any], *, status: int) -> None:
+        """Keep what an answer's X-RateLimit-* headers told (and `last_success_at` on a success), where it tells
+        more than the budget's own count (a 429 always)."""
         ...
 
 

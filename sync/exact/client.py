@@ -378,9 +378,9 @@ class ExactClient:
         self.access.budget.claim()
 
     def _record(self, response: httpx.Response) -> None:
-        """Hand the rate-limit headers and the last success to the budget (one cheap UPDATE of the connection row)."""
+        """Hand the rate-limit headers and the last success to the budget (stored where they tell something new)."""
         changes = RateLimits.from_headers(response.headers).changes()
         if response.is_success:
             changes["last_success_at"] = timezone.now()
         if changes:
-            self.access.budget.limits_seen(changes)
+            self.access.budget.limits_seen(changes, status=response.status_code)

@@ -8,6 +8,7 @@ database's ExactLookupCache, see `sync/connections/exact.py`) for 12 hours, and 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -26,14 +27,22 @@ KINDS = {
 SALES_VAT_TRANSACTION_TYPES = ("S", "B")
 
 
+Parse = Callable[[list[dict[str, Any]]], list]
+
+
 class LookupStore(Protocol):
     """Where the lookup lists of one installation are kept between bookings, as JSON rows."""
 
-    def read(self, division: int, kind: str) -> tuple[list[dict[str, Any]], datetime] | None:
-        """The stored list of a kind and when it was fetched, or None."""
+    def read(self, division: int, kind: str, parse: Parse) -> tuple[list, datetime] | None:
+        """The stored list of a kind, turned into entities by `parse`, and when it was fetched; or None.
+
+        A store may keep what `parse` made for the same stored copy (it is pure, the entities are frozen).
+        """
         ...
 
-    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime) -> None: ...
+    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime, items: list) -> None:
+        """Keep a list just fetched: `rows` its JSON, `items` the entities they stand for."""
+        ...
 
     def clear(self, division: int) -> None:
         """Forget every list of the division."""
@@ -42,6 +51,10 @@ class LookupStore(Protocol):
 
 def _to_json(item) -> dict:
     return {k: (str(v) if isinstance(v, UUID | Decimal) else v) for k, v in dataclasses.asdict(item).items()}
+
+
+def _parser(cls) -> Parse:
+    return lambda rows: [_from_json(cls, item) for item in rows]
 
 
 def _from_json(cls, data: dict):
@@ -120,14 +133,14 @@ class ExactLookups:
 
     def _cached(self, kind: str) -> list:
         _, cls = KINDS[kind]
-        stored = self.store.read(self.division, kind)
+        stored = self.store.read(self.division, kind, _parser(cls))
         if stored is not None and datetime.now(UTC) - stored[1] < CACHE_TTL:
-            return [_from_json(cls, item) for item in stored[0]]
+            return stored[0]
         self._refetched.add(kind)
         return self._fetch(kind)
 
     def _fetch(self, kind: str) -> list:
         method, _ = KINDS[kind]
         items = getattr(self.client, method)(self.division)
-        self.store.write(self.division, kind, [_to_json(item) for item in items], datetime.now(UTC))
+        self.store.write(self.division, kind, [_to_json(item) for item in items], datetime.now(UTC), items)
         return items

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.db.models import Count, Q
+
 from sync.eduframe.client import EduframeClient
 from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, NotFoundError
@@ -68,6 +70,8 @@ class Booking:
     # A UUID when this attempt made the attachment, the stored text when it kept the one booked before.
     attachment_id: UUID | str | None = None
     invoice_digest: str = ""
+    # Which of the logged steps ("document", "entry") an earlier attempt of this invoice sent: read once.
+    earlier_sent: frozenset[str] | None = None
 
     # The Exact writes run only after the plan is made and the Exact client opened: these say so in types.
     @property
@@ -122,9 +126,20 @@ def _log_request(booking: Booking, key: str, payload) -> None:
     booking.attempt.save(update_fields=["request_payload"])
 
 
+# The steps whose request an earlier attempt may have sent without hearing the answer.
+LOGGED_STEPS = ("document", "entry")
+
+
 def _sent_before(booking: Booking, key: str) -> bool:
-    earlier = booking.record.attempts.exclude(pk=booking.attempt.pk)
-    return earlier.filter(request_payload__has_key=key).exists()
+    """Whether an earlier attempt logged `key`'s request. One query answers for every step, once per booking:
+    the claim keeps any other attempt of this invoice from logging meanwhile."""
+    if booking.earlier_sent is None:
+        earlier = booking.record.attempts.exclude(pk=booking.attempt.pk)
+        counts = earlier.aggregate(
+            **{step: Count("pk", filter=Q(request_payload__has_key=step)) for step in LOGGED_STEPS}
+        )
+        booking.earlier_sent = frozenset(step for step, seen in counts.items() if seen)
+    return key in booking.earlier_sent
 
 
 def _retire_other_division(booking: Booking) -> None:

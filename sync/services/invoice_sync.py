@@ -75,6 +75,12 @@ def _not_run(record_id: int, trigger: str) -> SyncAttempt:
     )
 
 
+# What an attempt learns while it runs (its invoice, trigger and start are written by its INSERT).
+ATTEMPT_RESULT_FIELDS = [
+    f.name for f in SyncAttempt._meta.concrete_fields if f.name not in {"id", "invoice", "trigger", "started_at"}
+]
+
+
 def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
     record = InvoiceRecord.objects.select_related("installation").get(pk=record_id)
     attempt = SyncAttempt.objects.create(invoice=record, trigger=trigger, request_payload={})
@@ -90,7 +96,7 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
     finally:
         attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
         attempt.finished_at = timezone.now()
-        attempt.save()
+        attempt.save(update_fields=ATTEMPT_RESULT_FIELDS)
         _close_clients(booking)
     return attempt
 
@@ -104,7 +110,10 @@ def _close_clients(booking: Booking) -> None:
 
 def _run(booking: Booking) -> None:
     record = booking.record
-    booking.eduframe = eduframe_client(record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT)
+    # The installation was read with the record just now: its stored Retry-After is not read again per call.
+    booking.eduframe = eduframe_client(
+        record.installation, max_throttle_wait=BACKGROUND_THROTTLE_WAIT, throttle_as_loaded=True
+    )
     invoice = booking.eduframe.get_invoice(record.eduframe_invoice_id)
     # Older API versions answer a deleted invoice with status "deleted" instead of a 404 (the `deleted` status of
     # Eduframe's older API spec, and of its help article "Invoices": a concept invoice deleted before sending).
@@ -226,11 +235,16 @@ def _invoice_gone(booking: Booking) -> None:
 
 
 def _settle(
-    booking: Booking, state: InvoiceRecord.State, outcome: SyncAttempt.Outcome, reason: str, fix_hint: str = ""
+    booking: Booking,
+    state: InvoiceRecord.State,
+    outcome: SyncAttempt.Outcome,
+    reason: str,
+    fix_hint: str = "",
+    error_kind: InvoiceRecord.ErrorKind = InvoiceRecord.ErrorKind.NONE,
 ) -> None:
     record = booking.record
     record.state, record.reason, record.fix_hint = state, reason, fix_hint
-    record.error_kind, record.next_retry_at = InvoiceRecord.ErrorKind.NONE, None
+    record.error_kind, record.next_retry_at = error_kind, None
     record.waiting_for = InvoiceRecord.WaitingFor.NOTHING
     if state != State.PENDING:
         record.retry_count = 0
@@ -241,9 +255,8 @@ def _settle(
 def _needs_attention(booking: Booking, problems) -> None:
     reason = " ".join(p.reason for p in problems)
     hint = " ".join(dict.fromkeys(p.fix_hint for p in problems))
-    _settle(booking, State.NEEDS_ATTENTION, Outcome.FAILED, reason, hint)
-    booking.record.error_kind = InvoiceRecord.ErrorKind.FUNCTIONAL
-    booking.record.save(update_fields=["error_kind", "updated_at"])
+    # One save of the record: its error kind goes with the rest.
+    _settle(booking, State.NEEDS_ATTENTION, Outcome.FAILED, reason, hint, error_kind=InvoiceRecord.ErrorKind.FUNCTIONAL)
     booking.attempt.error_kind = InvoiceRecord.ErrorKind.FUNCTIONAL
 
 

@@ -19,9 +19,11 @@ from sync.models import InvoiceRecord, SyncAttempt, TenantQueue
 from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
 
 # A known customer's invoice: the claim, the attempt, the reads of settings, connection, VAT mapping, overrides,
-# lookups and account link, three Exact calls (each: its budget, its day's count, its rate-limit headers), the
-# request log before each write, the record and attempt at the end, the tally, the release (savepoints included).
-BOOKING_QUERIES = 37
+# lookups (each list's stored copy named, its parsed form kept by the process) and account link, whether an earlier
+# attempt sent anything (one read), three Exact calls (each: its budget take and its day's count; the rate-limit
+# headers only when they tell more than the take), the request log before each write, the record and attempt at
+# the end, the tally, the release (savepoints included).
+BOOKING_QUERIES = 30
 # The task around it: the due moment read at its start, the slot freed, the dispatcher's run that sends the
 # tenant's next invoice (slots, tenants in turn, the tenant's lock, budget, line, the send, its turn).
 TASK_QUERIES = BOOKING_QUERIES + 13

@@ -55,7 +55,7 @@ class MemoryBudget:
     def check(self, calls: int) -> None:
         self.checks.append(calls)
 
-    def limits_seen(self, changes: dict[str, Any]) -> None:
+    def limits_seen(self, changes: dict[str, Any], *, status: int) -> None:
         self.limits.update(changes)
 
     def count(self, *, path: str, status: int, daily_limit: int | None) -> None:
@@ -83,10 +83,11 @@ class MemoryLookupStore:
 
     rows: dict[tuple[int, str], tuple[list[dict[str, Any]], datetime]] = field(default_factory=dict)
 
-    def read(self, division: int, kind: str) -> tuple[list[dict[str, Any]], datetime] | None:
-        return self.rows.get((division, kind))
+    def read(self, division: int, kind: str, parse) -> tuple[list, datetime] | None:
+        stored = self.rows.get((division, kind))
+        return None if stored is None else (parse(stored[0]), stored[1])
 
-    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime) -> None:
+    def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime, items: list) -> None:
         self.rows[(division, kind)] = (rows, fetched_at)
 
     def clear(self, division: int) -> None:

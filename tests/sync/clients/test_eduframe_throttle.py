@@ -70,3 +70,30 @@ def test_a_background_client_is_deferred_to_the_retry_after_and_never_sleeps(ins
         client.get_invoice(48213)
     assert caught.value.waiting_for == WAIT_EDUFRAME
     assert caught.value.not_before == installation.eduframe_throttled_until
+
+
+def test_a_bookings_client_takes_the_stored_retry_after_from_the_installation_it_read(installation, refused):  # noqa: F811
+    from plugin.models import Installation
+
+    fresh = Installation.objects.get(pk=installation.pk)  # read with the booking's record, as a booking does
+    calls = len(refused.requests)
+    with pytest.raises(RetryableError) as caught:
+        eduframe_client(fresh, transport=refused.transport, throttle_as_loaded=True).get_invoice(48213)
+    assert len(refused.requests) == calls, "Eduframe was called within its Retry-After"
+    assert 15 < caught.value.retry_after <= 17
+
+
+def test_a_429_within_a_booking_holds_its_next_calls_and_every_process(installation, router, django_assert_num_queries):  # noqa: F811
+    from plugin.models import Installation
+
+    router.installation = installation
+    router.add("GET", "/api/v1/invoices/48213", _error(429, "Too many requests", **{"Retry-After": "17"}))
+    fresh = Installation.objects.get(pk=installation.pk)
+    client = eduframe_client(fresh, transport=router.transport, throttle_as_loaded=True)
+    with pytest.raises(RetryableError):
+        client.get_invoice(48213)
+    with django_assert_num_queries(0), pytest.raises(RetryableError):
+        client.get_invoice(48213)  # refused in memory: no call, no read
+    assert len(router.requests) == 1
+    installation.refresh_from_db()
+    assert installation.eduframe_throttled_until == fresh.eduframe_throttled_until  # stored for every process

@@ -9,6 +9,7 @@ from uuid import UUID
 import httpx
 from django.utils import timezone
 
+from sync.connections import lookup_memo
 from sync.connections.exact import exact_client, exact_lookups
 from sync.exact.lookups import ExactLookups
 from sync.models import ExactLookupCache
@@ -102,3 +103,24 @@ def test_a_failing_lookup_leaves_the_cache_alone(connection, router):
     except Exception:  # noqa: BLE001 - the point is what is left behind
         pass
     assert not ExactLookupCache.objects.exists()
+
+
+def test_a_process_parses_a_stored_list_once_and_sees_another_processs_refetch(connection, router):
+    router.add("GET", f"/api/v1/{DIV}/financial/GLAccounts", odata(GL))
+    _lookups(connection, router).all("gl_accounts")
+    row = ExactLookupCache.objects.get(kind="gl_accounts")
+    assert _lookups(connection, router).gl_account("8000").description == "Omzet"
+    # Another process fetched the list again (a new copy, a new fetched-at): this process's parsed list is old.
+    row.data = [{**row.data[0], "description": "Omzet cursussen"}]
+    row.fetched_at = timezone.now()
+    row.save()
+    assert _lookups(connection, router).gl_account("8000").description == "Omzet cursussen"
+    assert len(router.requests) == 1
+
+
+def test_the_parsed_lists_a_process_keeps_are_bounded():
+    lookup_memo.forget_all()
+    for n in range(lookup_memo.MAX_ENTRIES + 10):
+        lookup_memo.remember(lookup_memo.memo_key(1, DIV, "vat_codes", n, timezone.now()), [])
+    assert len(lookup_memo._entries) == lookup_memo.MAX_ENTRIES
+    lookup_memo.forget_all()
