@@ -58,7 +58,9 @@ class DivisionForm(forms.Form):
 
     def __init__(self, *args, divisions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        cast(forms.TypedChoiceField, self.fields["division"]).choices = [(d.code, f"{d.code} – {d.description}") for d in divisions]
+        cast(forms.TypedChoiceField, self.fields["division"]).choices = [
+            (d.code, f"{d.code} – {d.description}") for d in divisions
+        ]
 
 
 class GlobalSettingsForm(forms.Form):

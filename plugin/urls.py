@@ -25,11 +25,17 @@ urlpatterns = [
     path("settings/log/<int:record_id>/account", account_choice.account_choice, name="log-account-choice"),
     path("settings/reconciliation/", reconciliation.reconciliation_page, name="reconciliation"),
     path("settings/reconciliation/run", reconciliation.reconciliation_start, name="reconciliation-run"),
-    path("settings/reconciliation/<int:run_id>/progress", reconciliation.reconciliation_progress,
-         name="reconciliation-progress"),  # fmt: skip
+    path(
+        "settings/reconciliation/<int:run_id>/progress",
+        reconciliation.reconciliation_progress,
+        name="reconciliation-progress",
+    ),  # fmt: skip
     path("settings/reconciliation/<int:run_id>/csv", reconciliation.reconciliation_csv, name="reconciliation-csv"),
-    path("settings/reconciliation/<int:run_id>/book-again", reconciliation.reconciliation_book_again_view,
-         name="reconciliation-book-again"),  # fmt: skip
+    path(
+        "settings/reconciliation/<int:run_id>/book-again",
+        reconciliation.reconciliation_book_again_view,
+        name="reconciliation-book-again",
+    ),  # fmt: skip
     path("settings/security/", security.security_page, name="security"),
     path("settings/security/eduframe-credentials", security.eduframe_credentials, name="eduframe-credentials"),
     path("settings/security/webhook-secret", security.webhook_secret, name="webhook-secret"),

@@ -58,7 +58,9 @@ class InvoiceRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
         for record in queryset.select_related("installation"):
             invoice_enqueue(
-                installation=record.installation, eduframe_invoice_id=record.eduframe_invoice_id, trigger=SyncAttempt.Trigger.ADMIN
+                installation=record.installation,
+                eduframe_invoice_id=record.eduframe_invoice_id,
+                trigger=SyncAttempt.Trigger.ADMIN,
             )
         self.message_user(request, f"{queryset.count()} invoice(s) queued for a resync.", messages.SUCCESS)
 

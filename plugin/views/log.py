@@ -81,7 +81,11 @@ def log_detail(request, record_id: int):
 @installation_required
 def log_retry(request, record_id: int):
     record = invoice_get(installation=request.installation, record_id=record_id)
-    invoice_enqueue(installation=request.installation, eduframe_invoice_id=record.eduframe_invoice_id, trigger=SyncAttempt.Trigger.MANUAL)
+    invoice_enqueue(
+        installation=request.installation,
+        eduframe_invoice_id=record.eduframe_invoice_id,
+        trigger=SyncAttempt.Trigger.MANUAL,
+    )
     messages.success(request, f"Invoice {record.number or record.eduframe_invoice_id} will be tried again.")
     if request.POST.get("next") == "detail":
         return redirect("log-detail", record_id=record.pk)

@@ -64,9 +64,7 @@ def document_ensure(
     file_name = f"{number}.pdf"
     # A document from an earlier attempt may already carry its attachment (the entry was not made yet).
     if not fresh or sent_before:
-        existing = [
-            a for a in client.document_attachments(division, document_id) if a.file_name == file_name
-        ]
+        existing = [a for a in client.document_attachments(division, document_id) if a.file_name == file_name]
         if existing:
             return existing[0].id
     return _attachment_create(client, division, document_id, file_name, pdf()).id

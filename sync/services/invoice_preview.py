@@ -47,9 +47,7 @@ def _known_ids(installation, plan: EntryPlan) -> tuple[UUID | str, UUID | str]:
 
 def _lookups(installation, division, problems: list[Problem]):
     try:
-        return lookups_for(
-            exact=exact_client_for(installation), installation=installation, division=division
-        )
+        return lookups_for(exact=exact_client_for(installation), installation=installation, division=division)
     except SyncError as error:
         problems.append(Problem(error.message, "Connect Exact Online on the settings page."))
         return None

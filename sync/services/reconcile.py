@@ -98,7 +98,9 @@ def _full_scan_due(installation: Installation, since: date | None, now) -> bool:
     return last is None or last < now - timedelta(hours=settings.RECONCILE_FULL_SCAN_HOURS)
 
 
-def installation_reconcile(*, installation: Installation, since: date | None = None, trigger: str = SyncAttempt.Trigger.RECONCILE) -> int:
+def installation_reconcile(
+    *, installation: Installation, since: date | None = None, trigger: str = SyncAttempt.Trigger.RECONCILE
+) -> int:
     """Mark due every listed invoice that is new or changed, and every booked one that vanished; return how many."""
     now = timezone.now()
     full = _full_scan_due(installation, since, now)

@@ -272,7 +272,9 @@ class _Comparison:
         if self.i.sync_from and invoice.opened_at and invoice.opened_at < self.i.sync_from:
             detail = f"'Sync from' is {self.i.sync_from:%Y-%m-%d}"
             return add("before_sync_from", amount, "", detail, repairable=False)
-        detail = f"{STATE_LABELS.get(record.state, record.state)}: {record.reason}" if record else "never seen by EduExact"
+        detail = (
+            f"{STATE_LABELS.get(record.state, record.state)}: {record.reason}" if record else "never seen by EduExact"
+        )
         add("missing_in_exact", amount, "", detail.strip().rstrip(":"))
 
     def entries_without_invoice(self, number: str, group: list[ExactEntry]) -> None:

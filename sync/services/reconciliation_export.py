@@ -62,7 +62,9 @@ def _difference_line(d: Difference) -> str:
 
 def _totals_line(side: str, totals: Totals, nouns: tuple[str, str], where: str = "") -> str:
     noun = nouns[0] if totals.count == 1 else nouns[1]
-    line = f"{side}  {totals.count} {noun}  excl. VAT {totals.excl:.2f}  VAT {totals.vat:.2f}  incl. VAT {totals.incl:.2f}"
+    line = (
+        f"{side}  {totals.count} {noun}  excl. VAT {totals.excl:.2f}  VAT {totals.vat:.2f}  incl. VAT {totals.incl:.2f}"
+    )
     return f"{line}  {where}" if where else line
 
 

@@ -56,7 +56,9 @@ def test_the_sign_ins_are_listed_and_sign_out_everywhere_ends_them(page, world, 
         expect(page.locator("#sessions").get_by_text("(this browser)")).to_have_count(1)
         screenshot("security")
         page.get_by_role("button", name="Sign out everywhere").click()
-        expect(page.get_by_text("Every browser is signed out of this EduExact installation (2 sign-ins ended).")).to_be_visible()
+        expect(
+            page.get_by_text("Every browser is signed out of this EduExact installation (2 sign-ins ended).")
+        ).to_be_visible()
         other.goto(f"{live_server.url}/settings/")
         expect(other.get_by_role("heading", name="Open EduExact from Eduframe")).to_be_visible()
     finally:
@@ -96,7 +98,9 @@ def test_rotating_the_webhook_secret_and_receiving_on_the_new_address(page, worl
     state = world.state
     [hook] = state.webhooks.values()
     assert installation.webhook_secret in hook["url"]
-    invoice = state.add_invoice(state.add_account("Delta")["id"], [{"name": "Course", "units": 1, "unit_price": "1.00"}])
+    invoice = state.add_invoice(
+        state.add_account("Delta")["id"], [{"name": "Course", "units": 1, "unit_price": "1.00"}]
+    )
     assert state.wait_for_deliveries(timeout=10)
     assert [n["status"] for n in state.webhook_notifications(hook["id"])] == ["succeeded"]
     assert WebhookEvent.objects.filter(entity_id=invoice["id"], event="invoice.created").count() == 1

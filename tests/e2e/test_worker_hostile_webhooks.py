@@ -33,7 +33,11 @@ def installation(exact_sandbox, eduframe_sandbox, live_server, settings):
 
 def _hostile_bodies() -> list[str]:
     ours = {"educator": "demo-academy", "entity_type": "Invoice"}
-    bodies = ["{not json", "[" * 20_000 + "]" * 20_000, json.dumps({**ours, "event": "invoice.created", "entity_id": 2**63})]
+    bodies = [
+        "{not json",
+        "[" * 20_000 + "]" * 20_000,
+        json.dumps({**ours, "event": "invoice.created", "entity_id": 2**63}),
+    ]
     bodies += [json.dumps({**ours, "event": "invoice.created", "entity_id": n}) for n in MADE_UP]
     return bodies
 

@@ -18,7 +18,9 @@ def test_the_field_is_labelled_as_the_contract_says(admin, connected):
 
 
 def test_it_saves_several_addresses_with_the_settings(admin, installation, connected):
-    response = admin.post("/settings/", settings_values(alert_email=" finance@demo.example ,it@demo.example,"), follow=True)
+    response = admin.post(
+        "/settings/", settings_values(alert_email=" finance@demo.example ,it@demo.example,"), follow=True
+    )
     assert AlertSettings.objects.get(installation=installation).recipients == [
         "finance@demo.example",
         "it@demo.example",
@@ -29,7 +31,9 @@ def test_it_saves_several_addresses_with_the_settings(admin, installation, conne
 
 
 def test_a_bad_address_is_named_and_nothing_is_saved(admin, installation, connected):
-    response = admin.post("/settings/", settings_values(ledger_code="8010", alert_email="finance@demo.example, it at demo"))
+    response = admin.post(
+        "/settings/", settings_values(ledger_code="8010", alert_email="finance@demo.example, it at demo")
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "Not a valid e-mail address: &#x27;it at demo&#x27;." in page

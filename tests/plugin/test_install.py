@@ -121,7 +121,9 @@ def test_an_installation_an_operator_deactivated_stays_deactivated(client, edufr
     assert not Installation.objects.get().is_active
 
 
-@pytest.mark.parametrize(("field", "stored"), [("eduframe_educator_id", 999_999), ("eduframe_tenant_id", "other-tenant")])
+@pytest.mark.parametrize(
+    ("field", "stored"), [("eduframe_educator_id", 999_999), ("eduframe_tenant_id", "other-tenant")]
+)
 def test_a_sign_in_with_another_educator_or_tenant_id_is_refused(client, eduframe_sandbox, field, stored):
     """Same slug, other tenant: e.g. an educator that was renamed and its slug reused."""
     _install(client)

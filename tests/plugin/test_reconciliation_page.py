@@ -48,7 +48,9 @@ def test_the_page_shows_the_expected_calls_before_anything_runs(admin, installat
     assert not ReconciliationRun.objects.exists()
 
 
-def test_running_creates_a_queued_run_and_sends_its_task_after_commit(admin, installation, django_capture_on_commit_callbacks):
+def test_running_creates_a_queued_run_and_sends_its_task_after_commit(
+    admin, installation, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = admin.post("/settings/reconciliation/run", {"period": "2026-03"})
     assert response.status_code == 302

@@ -168,14 +168,10 @@ def test_a_vat_mapping_save_that_fails_halfway_keeps_the_previous_mapping(instal
     assert not VatMapping.objects.filter(installation=installation).exists()
 
 
-def test_a_first_visit_proposes_sync_from_a_week_back_so_only_the_codes_need_filling_in(
-    admin, installation, connected
-):
+def test_a_first_visit_proposes_sync_from_a_week_back_so_only_the_codes_need_filling_in(admin, installation, connected):
     # As after choosing the division: the division is set, nothing else yet (README: "fill in the settings
     # (journal 70, ledger 8000)").
-    GlobalSettings.objects.filter(installation=installation).update(
-        sync_from=None, ledger_code="", journal_code=""
-    )
+    GlobalSettings.objects.filter(installation=installation).update(sync_from=None, ledger_code="", journal_code="")
     proposed = (date.today() - timedelta(days=7)).isoformat()
     page = admin.get("/settings/").content.decode()
     assert f'name="sync_from" value="{proposed}"' in page

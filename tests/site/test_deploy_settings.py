@@ -81,9 +81,7 @@ def test_an_explicit_variable_wins_over_public_url():
 def test_the_proxy_header_is_trusted_only_when_configured():
     base = {**PRODUCTION, "PUBLIC_URL": "https://eduexact.example.com"}
     assert _setting(base, "getattr(settings, 'SECURE_PROXY_SSL_HEADER', None)") == "None"
-    configured = _setting(
-        {**base, "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto"}, "settings.SECURE_PROXY_SSL_HEADER"
-    )
+    configured = _setting({**base, "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto"}, "settings.SECURE_PROXY_SSL_HEADER")
     assert configured == "('HTTP_X_FORWARDED_PROTO', 'https')"
 
 

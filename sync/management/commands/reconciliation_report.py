@@ -67,6 +67,8 @@ class Command(BaseCommand):
         if wait <= 0:
             return
         if wait > OPERATOR_THROTTLE_WAIT:
-            raise CommandError(f"Eduframe's rate limit is reached; try again after {timezone.localtime(until):%H:%M:%S}.")
+            raise CommandError(
+                f"Eduframe's rate limit is reached; try again after {timezone.localtime(until):%H:%M:%S}."
+            )
         self.stderr.write(f"Eduframe's rate limit is reached; waiting {wait:.0f} s for it to pass.")
         time.sleep(wait)

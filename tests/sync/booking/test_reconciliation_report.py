@@ -111,7 +111,9 @@ def test_each_kind_of_difference_gets_a_line_that_starts_with_the_invoice_number
     assert any(line.startswith(amount_line) for line in differences)
     assert lines[-2].startswith("Eduframe  4 invoices  excl. VAT 1100.00")  # deleted in Eduframe: not listed
     assert lines[-1].startswith("Exact  3 entries  excl. VAT 910.00")  # 210 (changed) + 300 + 400
-    assert {deleted_invoice["id"], processed_invoice["id"]} <= {r.eduframe_invoice_id for r in InvoiceRecord.objects.all()}
+    assert {deleted_invoice["id"], processed_invoice["id"]} <= {
+        r.eduframe_invoice_id for r in InvoiceRecord.objects.all()
+    }
 
 
 def test_csv_has_the_invoice_number_first_then_the_totals_rows(world):

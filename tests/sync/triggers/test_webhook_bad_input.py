@@ -82,7 +82,9 @@ STRANGE_BUT_READABLE = {
 
 
 @pytest.mark.parametrize(("body", "entity_id"), STRANGE_BUT_READABLE.values(), ids=STRANGE_BUT_READABLE.keys())
-def test_a_strange_but_readable_body_is_accepted_and_stored_cleanly(client, installation, webhook_delay, body, entity_id):
+def test_a_strange_but_readable_body_is_accepted_and_stored_cleanly(
+    client, installation, webhook_delay, body, entity_id
+):
     response = _post(client, installation, body)
     assert response.status_code == 202, response.content
     event = WebhookEvent.objects.get()
