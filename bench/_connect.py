@@ -17,21 +17,25 @@ from sandbox.server import SandboxServer
 from sync.eduframe.entities import Invoice
 
 
+def _exact_connection(installation: Installation, base_url: str, tokens: dict, *, lifetime: timedelta) -> None:
+    now = timezone.now()
+    ExactConnection.objects.create(
+        installation=installation,
+        base_url=base_url,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=now + lifetime,
+        tokens_issued_at=now,
+    )
+
+
 def connected_installation(exact_server, exact, *, division: int, sync_from: date) -> Installation:
     """An installation with the Exact simulator's own tokens, journal 70, ledger 8000 and `Sync from`."""
     tokens = exact.issue_tokens_for(exact.default_user().user_id)
     installation = Installation.objects.create(
         educator_slug="demo-academy", educator_name="Demo Academy", eduframe_access_token="demo-token"
     )
-    now = timezone.now()
-    ExactConnection.objects.create(
-        installation=installation,
-        base_url=exact_server.url,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(seconds=600),
-        tokens_issued_at=now,
-    )
+    _exact_connection(installation, exact_server.url, tokens, lifetime=timedelta(seconds=600))
     GlobalSettings.objects.create(
         installation=installation, division=division, journal_code="70", ledger_code="8000", sync_from=sync_from
     )
@@ -56,21 +60,14 @@ def start_simulators():
 
 
 def make_tenant(n: int, exact_server, exact, eduframe, *, division: int) -> Installation:
-    """Installation `bench-<n>`: its own Eduframe token (its own Eduframe limit) and Exact division."""
-    exact.seed_division(division, f"Bench {n} B.V.")
+    """Installation `bench-<n>`: its own Eduframe token (its own Eduframe limit) and Exact division, under its own
+    Exact contract as every training provider has (one shared licence would cap all tenants at its 20,000 a day)."""
+    exact.seed_division(division, f"Bench {n} B.V.", licence=f"bench-{n}")
     tokens = exact.issue_tokens_for(exact.default_user().user_id)
     token = f"bench-token-{n}"
     eduframe.add_token(token, list(ALL_SCOPES))
     installation = Installation.objects.create(educator_slug=f"bench-{n}", eduframe_access_token=token)
-    now = timezone.now()
-    ExactConnection.objects.create(
-        installation=installation,
-        base_url=exact_server.url,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(hours=2),
-        tokens_issued_at=now,
-    )
+    _exact_connection(installation, exact_server.url, tokens, lifetime=timedelta(hours=2))
     GlobalSettings.objects.create(
         installation=installation,
         division=division,

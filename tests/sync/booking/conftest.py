@@ -131,3 +131,12 @@ def world_build(exact_sandbox, eduframe_sandbox) -> World:
         sync_from=timezone.localdate() - timedelta(days=60),
     )
     return World(exact_sandbox, eduframe_sandbox, installation)
+
+
+@pytest.fixture
+def admin(client, world):
+    """The test client signed in as the world's installation's administrator."""
+    session = client.session
+    session["installation_id"] = world.installation.pk
+    session.save()
+    return client

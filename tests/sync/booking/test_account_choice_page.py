@@ -11,14 +11,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin(client, world):
-    session = client.session
-    session["installation_id"] = world.installation.pk
-    session.save()
-    return client
-
-
-@pytest.fixture
 def waiting(world):
     """An invoice whose Eduframe account shares its e-mail address with an accountant's 'Zuid Holding'."""
     client = exact_client_for(world.installation)

@@ -13,14 +13,6 @@ from sync.models import InvoiceRecord
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(client, world):
-    session = client.session
-    session["installation_id"] = world.installation.pk
-    session.save()
-    return client
-
-
 def _synced(world, invoice) -> InvoiceRecord:
     world.sync(invoice)
     record = world.record(invoice)
