@@ -64,3 +64,20 @@ class InvoiceRecordFactory(factory.django.DjangoModelFactory):
 
     installation = factory.SubFactory(InstallationFactory)
     eduframe_invoice_id = factory.Sequence(lambda n: 5000 + n)
+
+
+def sandbox_connection(installation: Installation, exact_sandbox) -> ExactConnection:
+    """A connected ExactConnection holding fresh tokens issued by the running Exact simulator's default user."""
+    from datetime import timedelta
+
+    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
+    now = timezone.now()
+    return ExactConnectionFactory(
+        installation=installation,
+        base_url=exact_sandbox.url,
+        status=ExactConnection.Status.CONNECTED,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        access_expires_at=now + timedelta(seconds=600),
+        tokens_issued_at=now,
+    )

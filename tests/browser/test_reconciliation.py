@@ -6,20 +6,19 @@ The report and the booking run in-process, as the worker would run them; a real 
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import httpx
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from plugin.models import ExactConnection
 from sync.models import InvoiceRecord
 from sync.reconciliation_models import ReconciliationRun
 from sync.services.invoice_sync import invoice_sync
 from sync.services.reconciliation import reconciliation_run_execute
 from tests.browser.test_progress_bar import _signed_in
-from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
+from tests.factories import GlobalSettingsFactory, InstallationFactory, sandbox_connection
 from tests.sync.booking.conftest import DIVISION, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,17 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def world(exact_sandbox, eduframe_sandbox) -> World:
     exact_sandbox.state.seed_division(DIVISION, "Demo Academy B.V.")
-    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
     installation = InstallationFactory(educator_slug="demo-academy", eduframe_access_token="demo-token")
-    ExactConnectionFactory(
-        installation=installation,
-        base_url=exact_sandbox.url,
-        status=ExactConnection.Status.CONNECTED,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=timezone.now() + timedelta(seconds=600),
-        tokens_issued_at=timezone.now(),
-    )
+    sandbox_connection(installation, exact_sandbox)
     GlobalSettingsFactory(installation=installation, division=DIVISION, journal_code="70", ledger_code="8000",
                           sync_from=date(timezone.localdate().year, 1, 1))  # fmt: skip
     exact_sandbox.state.rate_limits_enabled = False  # a year of bookings in a few seconds; limits are tested elsewhere

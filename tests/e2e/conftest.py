@@ -125,21 +125,11 @@ def connected_installation(exact_sandbox, *, slug: str, division: int):
 
     from django.utils import timezone
 
-    from plugin.models import ExactConnection
-    from tests.factories import ExactConnectionFactory, GlobalSettingsFactory, InstallationFactory
+    from tests.factories import GlobalSettingsFactory, InstallationFactory, sandbox_connection
 
     exact_sandbox.state.seed_division(division, f"{slug} B.V.")
-    tokens = exact_sandbox.state.issue_tokens_for(exact_sandbox.state.default_user().user_id)
     installation = InstallationFactory(educator_slug=slug, eduframe_access_token="demo-token")
-    ExactConnectionFactory(
-        installation=installation,
-        base_url=exact_sandbox.url,
-        status=ExactConnection.Status.CONNECTED,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=timezone.now() + timedelta(seconds=600),
-        tokens_issued_at=timezone.now(),
-    )
+    sandbox_connection(installation, exact_sandbox)
     GlobalSettingsFactory(
         installation=installation,
         division=division,

@@ -8,14 +8,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from plugin.models import ExactConnection
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_sync import invoice_sync
 from tests.factories import (
-    ExactConnectionFactory,
     GlobalSettingsFactory,
     InstallationFactory,
     VatMappingFactory,
+    sandbox_connection,
 )
 
 DIVISION = 1234567
@@ -110,19 +109,8 @@ def world(db, exact_sandbox, eduframe_sandbox) -> World:
 def world_build(exact_sandbox, eduframe_sandbox) -> World:
     """The `world` fixture's body, for tests elsewhere (the browser tests) that need the same world."""
     exact_sandbox.state.seed_division(DIVISION, "Test Academy B.V.")
-    user = exact_sandbox.state.default_user()
-    tokens = exact_sandbox.state.issue_tokens_for(user.user_id)
     installation = InstallationFactory(educator_slug="demo-academy", eduframe_access_token="demo-token")
-    now = timezone.now()
-    ExactConnectionFactory(
-        installation=installation,
-        base_url=exact_sandbox.url,
-        status=ExactConnection.Status.CONNECTED,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        access_expires_at=now + timedelta(seconds=600),
-        tokens_issued_at=now,
-    )
+    sandbox_connection(installation, exact_sandbox)
     GlobalSettingsFactory(
         installation=installation,
         division=DIVISION,
