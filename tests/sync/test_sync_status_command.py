@@ -35,3 +35,20 @@ def test_a_pending_invoice_with_a_reason_shows_it():
     line = _oldest_line(_status(record.installation))
     assert line.startswith(f"  oldest pending: invoice {record.eduframe_invoice_id} since ")
     assert line.endswith(" - Eduframe failed (503).")
+
+
+def test_tokens_the_key_does_not_open_are_named_in_plain_words(settings):
+    from cryptography.fernet import Fernet
+
+    from tests.factories import ExactConnectionFactory
+
+    settings.TOKEN_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    connection = ExactConnectionFactory()
+    settings.TOKEN_ENCRYPTION_KEY = Fernet.generate_key().decode()  # started with another key
+    lines = _status(connection.installation)
+    assert (
+        "  Reconnect needed: the stored Exact Online connection cannot be decrypted with TOKEN_ENCRYPTION_KEY. Put "
+        "the key it was stored with after the current one (TOKEN_ENCRYPTION_KEY=<new>,<old>) and restart, or "
+        "reconnect Exact Online on the settings page."
+    ) in lines
+    assert any(line.startswith("  Reconnect needed: the stored Eduframe credentials") for line in lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from plugin.models import Installation
+from plugin.models import ExactConnection, Installation
 from sync.local_time import local_stamp
 from sync.selectors import sync_status
 
@@ -40,3 +40,18 @@ class Command(BaseCommand):
             when = local_stamp(last.started_at)
             invoice = last.invoice.number or last.invoice.eduframe_invoice_id
             self.stdout.write(f"  last error: {when}, invoice {invoice} - {last.message}")
+        self._unreadable_tokens(installation)
+
+    def _unreadable_tokens(self, installation: Installation) -> None:
+        """Tokens this process's TOKEN_ENCRYPTION_KEY does not open: nothing of this installation books."""
+        connection = ExactConnection.objects.filter(installation=installation).first()
+        unreadable = []
+        if connection is not None and connection.tokens_unreadable:
+            unreadable.append(("the stored Exact Online connection", "reconnect Exact Online on the settings page"))
+        if installation.eduframe_tokens_unreadable:
+            unreadable.append(("the stored Eduframe credentials", "replace them on the Security page"))
+        for what, fix in unreadable:
+            self.stdout.write(
+                f"  Reconnect needed: {what} cannot be decrypted with TOKEN_ENCRYPTION_KEY. Put the key it was "
+                f"stored with after the current one (TOKEN_ENCRYPTION_KEY=<new>,<old>) and restart, or {fix}."
+            )
