@@ -16,11 +16,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from datetime import datetime
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,19 @@ def _fernets_for(key: str) -> tuple[Fernet, ...]:
     return (Fernet(derive_key(key)), Fernet(_legacy_key(key)))
 
 
+# When this process first used each value of TOKEN_ENCRYPTION_KEY (one value in production; tests change it).
+_TAKEN_UP: dict[str, datetime] = {}
+
+
+def keys_taken_up_at() -> datetime:
+    """When this process first used its TOKEN_ENCRYPTION_KEY: a stored token that the sync used after this moment
+    and that these keys do not open was opened by a process holding another key (plugin/services/key_check.py)."""
+    return _TAKEN_UP.setdefault(settings.TOKEN_ENCRYPTION_KEY, timezone.now())
+
+
 @lru_cache(maxsize=4)
 def _multi(value: str) -> MultiFernet:
+    _TAKEN_UP.setdefault(value, timezone.now())
     keys = configured_keys(value)
     if not keys:
         raise ValueError("TOKEN_ENCRYPTION_KEY is empty.")

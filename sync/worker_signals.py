@@ -38,6 +38,17 @@ def recover_reconciliation_runs_at_start(**kwargs) -> None:
 
 
 @worker_ready.connect
+def tell_whether_the_key_opens_the_tokens(**kwargs) -> None:
+    """A worker with a wrong TOKEN_ENCRYPTION_KEY says so at start (each invoice would only say "Reconnect needed")."""
+    from plugin.services.key_check import key_problem_log
+
+    try:
+        key_problem_log("Worker")
+    except Exception:  # as above: the worker starts all the same
+        logger.exception("Could not check TOKEN_ENCRYPTION_KEY against the stored tokens at worker start.")
+
+
+@worker_ready.connect
 def book_invoices_waiting_for_the_key(**kwargs) -> None:
     """A worker started with the encryption key back books the invoices a wrong key left waiting, at once."""
     from sync.services.token_recovery import invoices_key_recover

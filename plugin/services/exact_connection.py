@@ -7,6 +7,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from plugin.models import ExactConnection, GlobalSettings, Installation
+from plugin.services.key_check import KeysDisagree, token_store_check
 from sync.connections.exact import exact_client
 from sync.connections.exact_tokens import store_new_tokens
 from sync.errors import AuthError, RetryableError, SyncError
@@ -38,6 +39,10 @@ def exact_connection_complete(*, installation: Installation, base_url: str, code
 
     A paused sync resumes by itself: sync.signals retries the held-back invoices when the status
     goes from needs_reconnect or disconnected to connected."""
+    try:
+        token_store_check(f"the Exact Online tokens of installation {installation.pk}")
+    except KeysDisagree as exc:
+        raise ConnectionRefused(exc.message) from exc
     try:
         token_set = oauth.exchange_code(base_url=base_url, code=code, redirect_uri=exact_redirect_uri())
     except AuthError as exc:

@@ -19,6 +19,7 @@ from django.urls import reverse
 from plugin.crypto import is_undecryptable
 from plugin.models import Installation, _new_webhook_secret
 from plugin.services.admin_sessions import session_bind  # noqa: F401  (its home before sign-ins were recorded)
+from plugin.services.key_check import KeysDisagree, token_store_check
 from sync.connections.eduframe import eduframe_client
 from sync.eduframe.access import EduframeAccess
 from sync.eduframe.client import EduframeClient
@@ -115,6 +116,10 @@ def _has_credentials(installation: Installation) -> bool:
 
 
 def _store_credentials(installation: Installation, educator, credentials: EduframeCredentials) -> None:
+    try:
+        token_store_check(f"the Eduframe credentials of {installation.educator_slug}")
+    except KeysDisagree as exc:
+        raise InstallRefused([exc.message]) from exc
     installation.educator_name = educator.name or installation.educator_name
     installation.eduframe_educator_id = educator.id
     installation.eduframe_tenant_id = educator.tenant_id or installation.eduframe_tenant_id

@@ -1,0 +1,127 @@
+"""A process whose TOKEN_ENCRYPTION_KEY does not open the stored tokens: it says so at start, stores no tokens the
+sync could not read, and the administrator's reconnect (the fix when the old key is lost) books the waiting
+invoices at once. The Exact and Eduframe simulators answer over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from django.core.checks import run_checks
+from django.db import connection as db
+from django.test import Client
+from django.utils import timezone
+
+from plugin.models import ExactConnection, Installation
+from sandbox.eduframe.auth import ALL_SCOPES
+from sync.models import InvoiceRecord
+from sync.worker_signals import tell_whether_the_key_opens_the_tokens
+from tests.factories import ExactConnectionFactory, InvoiceRecordFactory
+from tests.plugin.conftest import connect
+from tests.plugin.test_exact_connect import _authorize, _callback_query
+
+pytestmark = pytest.mark.django_db
+
+EXACT_WAITS = "Reconnect needed: the stored Exact Online connection cannot be decrypted with the configured key."
+EDUFRAME_WAITS = "Reconnect needed: the stored Eduframe credentials cannot be decrypted with the configured key."
+
+
+@pytest.fixture
+def keys(settings):
+    """The key the tokens are stored with (configured now), and another one a process may be started with."""
+    settings.PUBLIC_URL = "http://localhost:8000"
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEY = old
+    return SimpleNamespace(old=old, new=new)
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[int]:
+    """The records the dispatcher hands to the broker."""
+    records: list[int] = []
+    monkeypatch.setattr("sync.tasks.sync_invoice_task.delay", lambda record_id, trigger: records.append(record_id))
+    return records
+
+
+def _raw(table: str, column: str, pk: int) -> str:
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+def _opens(key: str, cipher: str) -> bool:
+    try:
+        Fernet(key.encode()).decrypt(cipher.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def _waiting(installation, reason: str) -> InvoiceRecord:
+    """An invoice a worker parked because it could not decrypt a stored token (rechecked in 5 minutes)."""
+    later = timezone.now() + timedelta(minutes=5)
+    return InvoiceRecordFactory(
+        installation=installation, state="pending", error_kind="auth", reason=reason, next_retry_at=later, due_at=later
+    )
+
+
+def _started_with(settings, key: str, browser: Client) -> None:
+    """This web process starts with `key` and serves a page (reading the stored tokens with it)."""
+    settings.TOKEN_ENCRYPTION_KEY = key
+    assert browser.get("/settings/").status_code == 200
+
+
+def test_the_system_check_names_the_variable_and_the_fix(keys, settings):
+    ExactConnectionFactory()
+    assert not [m for m in run_checks(databases=["default"]) if m.id == "plugin.W001"]
+    settings.TOKEN_ENCRYPTION_KEY = keys.new
+    [warning] = [m for m in run_checks(databases=["default"]) if m.id == "plugin.W001"]
+    assert warning.msg.startswith("TOKEN_ENCRYPTION_KEY does not open 3 of the 3 stored token(s)")
+    assert "put the old key after the new one (TOKEN_ENCRYPTION_KEY=<new>,<old>)" in warning.msg
+
+
+def test_a_worker_with_a_wrong_key_says_so_at_start(keys, settings, caplog):
+    ExactConnectionFactory()
+    settings.TOKEN_ENCRYPTION_KEY = keys.new
+    with caplog.at_level(logging.ERROR):
+        tell_whether_the_key_opens_the_tokens()
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage().startswith("Worker: TOKEN_ENCRYPTION_KEY does not open 3 of the 3 stored token(s)")
+
+
+def test_a_web_with_a_wrong_key_does_not_replace_the_connection_the_sync_uses(
+    keys, settings, admin, installation, exact_world, sent
+):
+    connection = connect(installation, exact_world)
+    before = _raw("plugin_exactconnection", "refresh_token", connection.pk)
+    _started_with(settings, keys.new, admin)
+    # A worker holding the right key books with the connection meanwhile.
+    ExactConnection.objects.update(last_success_at=timezone.now())
+
+    response = admin.get("/exact/callback", _callback_query(_authorize(admin)), follow=True)
+    assert "Nothing was saved: this EduExact server runs with another encryption key than the sync" in (
+        response.content.decode()
+    )
+    assert _raw("plugin_exactconnection", "refresh_token", connection.pk) == before
+    assert _opens(keys.old, before)
+
+
+def test_a_web_with_a_wrong_key_does_not_replace_eduframe_credentials_the_sync_uses(
+    keys, settings, eduframe_sandbox, sent
+):
+    settings.EDUFRAME_CLIENT_ID = None
+    browser = Client()
+    assert browser.post("/install/?educator=demo-academy", {"token": "demo-token"}).status_code == 302
+    installation = Installation.objects.get()
+    ExactConnectionFactory(installation=installation)
+    before = _raw("plugin_installation", "eduframe_access_token", installation.pk)
+    _started_with(settings, keys.new, browser)
+    ExactConnection.objects.update(last_success_at=timezone.now())
+    eduframe_sandbox.state.add_token("second-token", ALL_SCOPES)
+
+    response = browser.post("/settings/security/eduframe-credentials", {"token": "second-token"}, follow=True)
+    assert "Nothing was saved: this EduExact server runs with another encryption key" in response.content.decode()
+    assert _raw("plugin_installation", "eduframe_access_token", installation.pk) == before
