@@ -13,6 +13,7 @@ from sync.connections.exact_tokens import store_new_tokens
 from sync.errors import AuthError, RetryableError, SyncError
 from sync.exact import oauth
 from sync.exact.regions import exact_base_url
+from sync.services.token_recovery import invoices_key_recover
 
 
 class ConnectionRefused(Exception):
@@ -38,7 +39,8 @@ def exact_connection_complete(*, installation: Installation, base_url: str, code
     """Exchange the code, store the tokens encrypted, read who connected.
 
     A paused sync resumes by itself: sync.signals retries the held-back invoices when the status
-    goes from needs_reconnect or disconnected to connected."""
+    goes from needs_reconnect or disconnected to connected, and the invoices that waited because the stored
+    tokens could not be decrypted (the status stayed connected) are queued here."""
     try:
         token_store_check(f"the Exact Online tokens of installation {installation.pk}")
     except KeysDisagree as exc:
@@ -55,6 +57,8 @@ def exact_connection_complete(*, installation: Installation, base_url: str, code
         )
         connection.base_url = base_url
         store_new_tokens(connection, token_set)
+    # Stored: the invoices that waited for readable tokens book now, even if the next step fails.
+    invoices_key_recover(installation_id=installation.pk)
     me = _me(connection)
     store_new_tokens(connection, token_set, me)
     _default_division(installation, me)

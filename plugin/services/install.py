@@ -24,6 +24,7 @@ from sync.connections.eduframe import eduframe_client
 from sync.eduframe.access import EduframeAccess
 from sync.eduframe.client import EduframeClient
 from sync.errors import AuthError, FunctionalError, RetryableError, SyncError
+from sync.services.token_recovery import invoices_key_recover
 
 WEBHOOK_EVENTS = ["invoice.created", "invoice.updated", "invoice.deleted"]
 
@@ -163,6 +164,8 @@ def credentials_replace(*, installation: Installation, credentials: EduframeCred
         _store_credentials(locked, educator, credentials)
         locked.save()
         webhook_ensure(installation=locked)
+    # The invoices that waited because the old credentials could not be decrypted book now.
+    invoices_key_recover(installation_id=locked.pk)
     return locked
 
 

@@ -1,8 +1,9 @@
 """Invoices that wait because a stored token could not be decrypted: booked as soon as this process can read it.
 
 A worker started with a wrong TOKEN_ENCRYPTION_KEY parks every invoice it takes ("Reconnect needed: ..."), with
-a recheck every few minutes (booking_errors.KEY_RECHECK). When a worker starts again with the right key, this
-marks those invoices due at once, so nobody has to press "retry": run at every worker start.
+a recheck every few minutes (booking_errors.KEY_RECHECK). When a worker starts again with the right key, or the
+administrator reconnects Exact Online or replaces the Eduframe credentials, this marks those invoices due at once,
+so nobody has to press "retry" or wait for the recheck.
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ def _tokens_readable(installation: Installation) -> bool:
     return not installation.eduframe_tokens_unreadable and not (connection and connection.tokens_unreadable)
 
 
-def invoices_key_recover() -> int:
-    """Mark due the waiting invoices of every installation whose tokens this process decrypts; return how many."""
+def invoices_key_recover(*, installation_id: int | None = None) -> int:
+    """Mark due the waiting invoices of every installation (or of one) whose tokens this process decrypts, and
+    let the dispatcher send them after the commit; return how many."""
     from sync.services.invoice_dispatch import invoices_dispatch
 
     waiting = invoices_waiting_for_key()
+    if installation_id is not None:
+        waiting = waiting.filter(installation_id=installation_id)
     total = 0
     for installation in Installation.objects.filter(pk__in=waiting.values("installation_id"), is_active=True):
         if not _tokens_readable(installation):

@@ -125,3 +125,40 @@ def test_a_web_with_a_wrong_key_does_not_replace_eduframe_credentials_the_sync_u
     response = browser.post("/settings/security/eduframe-credentials", {"token": "second-token"}, follow=True)
     assert "Nothing was saved: this EduExact server runs with another encryption key" in response.content.decode()
     assert _raw("plugin_installation", "eduframe_access_token", installation.pk) == before
+
+
+def test_with_the_old_key_lost_reconnecting_exact_books_the_waiting_invoices_at_once(
+    keys, settings, admin, installation, exact_world, sent, django_capture_on_commit_callbacks
+):
+    connection = connect(installation, exact_world)
+    settings.TOKEN_ENCRYPTION_KEY = keys.new  # every process restarted with the new key: the old one is lost
+    installation.eduframe_access_token = "demo-token"  # only the Exact connection is unreadable
+    installation.save()
+    record = _waiting(installation, EXACT_WAITS)
+    assert ExactConnection.objects.get().tokens_unreadable
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.get("/exact/callback", _callback_query(_authorize(admin)))
+    assert response.status_code == 302
+    assert _opens(keys.new, _raw("plugin_exactconnection", "refresh_token", connection.pk))
+    assert sent == [record.pk]
+    record.refresh_from_db()
+    assert record.due_at <= timezone.now()
+
+
+def test_with_the_old_key_lost_new_eduframe_credentials_book_the_waiting_invoices_at_once(
+    keys, settings, eduframe_sandbox, sent, django_capture_on_commit_callbacks
+):
+    settings.EDUFRAME_CLIENT_ID = None
+    browser = Client()
+    assert browser.post("/install/?educator=demo-academy", {"token": "demo-token"}).status_code == 302
+    installation = Installation.objects.get()
+    settings.TOKEN_ENCRYPTION_KEY = keys.new
+    record = _waiting(installation, EDUFRAME_WAITS)
+    eduframe_sandbox.state.add_token("second-token", ALL_SCOPES)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post("/settings/security/eduframe-credentials", {"token": "second-token"})
+    assert response.status_code == 302
+    assert Installation.objects.get().eduframe_access_token == "second-token"
+    assert sent == [record.pk]
