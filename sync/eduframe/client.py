@@ -1,8 +1,9 @@
 """The Eduframe Admin API client (`{EDUFRAME_BASE_URL}/api/v1`): entities out, our error classes on failure.
 
 Lists use cursor pagination: we ask 100 per page (Drieam's advice) and follow `Link: rel="next"` verbatim.
-Catalog variants, planned courses and courses are cached on the instance, so resolving the course of
-each item of one invoice costs few calls.
+Catalog variants, planned courses and courses are cached (on the instance and in the tenant's reference cache)
+and, on a miss, read a list page at a time within a bound (`sync/eduframe/reference.py`), so resolving the
+courses of a catch-up's invoices costs few calls.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from sync.eduframe import entities as e
 from sync.eduframe.access import EduframeAccess
+from sync.eduframe.reference import COURSES, EDITIONS, VARIANTS, Kind, Listed, Walk
 from sync.errors import (
     WAIT_EDUFRAME,
     AmbiguousError,
@@ -93,6 +95,9 @@ class EduframeClient:
             base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport
         )
         self._cache: dict[str, object] = {}
+        # What a reference cache that keeps nothing (a one-off check) would lose: walks and listed records.
+        self._walks: dict[str, Walk] = {}
+        self._listed: dict[str, Listed] = {}
         self._vat_slug: object = _UNSET
 
     def close(self) -> None:
@@ -196,17 +201,17 @@ class EduframeClient:
     def get_catalog_variant(self, variant_id: int) -> e.CatalogVariant | None:
         """Return a catalog variant (a product edition), or None."""
         # Reference: https://developer.eduframe.nl/ (Catalog: GET /catalog/variants/{id})
-        return self._cached(f"/catalog/variants/{int(variant_id)}", e.CatalogVariant)
+        return self._reference(VARIANTS, variant_id)
 
     def get_planned_course(self, planned_course_id: int) -> e.PlannedCourse | None:
         """Return a planned course (a course edition), or None."""
         # Reference: https://developer.eduframe.nl/ (Planned courses: GET /planned_courses/{id})
-        return self._cached(f"/planned_courses/{int(planned_course_id)}", e.PlannedCourse)
+        return self._reference(EDITIONS, planned_course_id)
 
     def get_course(self, course_id: int) -> e.Course | None:
         """Return a course (template), or None."""
         # Reference: https://developer.eduframe.nl/ (Courses: GET /courses/{id})
-        return self._cached(f"/courses/{int(course_id)}", e.Course)
+        return self._reference(COURSES, course_id)
 
     def courses_page(
         self, *, search: str | None = None, cursor: str | None = None, per_page: int = 25
@@ -279,10 +284,92 @@ class EduframeClient:
         except NotFoundError:
             return None
 
-    def _cached(self, path: str, entity):
+    def _reference(self, kind: Kind, record_id: int):
+        """A variant, edition or course: cached, else from its list's next page (within the bound), else a GET."""
+        path = kind.path(record_id)
         if path not in self._cache:
-            self._cache[path] = self._shared(path, lambda: self._get(path, entity))
+            found = self._stored(kind, path)
+            if found is None:
+                found = self._from_pages(kind, path)
+            if found is None:
+                found = self._shared(path, lambda: self._get(path, kind.entity), fresh=True)
+            self._cache[path] = found
         return self._cache[path]
+
+    def _stored(self, kind: Kind, path: str):
+        """The cached record; the first use of a listed one is counted as a GET its walk saved."""
+        listed = self._listed.pop(path, None)
+        value = self.access.cache.get(path)
+        if value is None:
+            value = listed
+        if isinstance(value, Listed):
+            walk = self._walk(kind)
+            walk.saved += 1
+            self._keep_walk(kind, walk)
+            value = value.entity
+            self.access.cache.set(path, value)
+        return value
+
+    def _from_pages(self, kind: Kind, path: str):
+        """Fetch the next pages of the kind's list while the walk allows it, until `path` is among them."""
+        walk = self._walk(kind)
+        while walk.may_page():
+            try:
+                rows, next_url = self._list_page(kind, walk.next_url)
+            except FunctionalError:
+                # The list is refused (or sent us elsewhere): the records stay one GET each for this walk.
+                walk.done = True
+                break
+            walk.pages += 1
+            walk.next_url, walk.done = next_url, next_url is None
+            found = self._keep_listed(kind, rows, path)
+            if found is not None:
+                walk.saved += 1
+                self._keep_walk(kind, walk)
+                return found
+        self._keep_walk(kind, walk)
+        return None
+
+    def _list_page(self, kind: Kind, next_url: str | None) -> tuple[list, str | None]:
+        """One page of a kind's list (the first, or the one `next_url` links to) and the next page's link."""
+        if next_url is None:
+            response = self._request("GET", kind.list_path, params={"per_page": PER_PAGE})
+        else:
+            response = self._request("GET", next_url)
+        rows = self._body(response)
+        if not isinstance(rows, list):
+            raise FunctionalError(f"Eduframe answered {kind.list_path} with something that is not a list.")
+        link = response.links.get("next", {}).get("url")
+        return rows, (self._checked_link(link) if link and rows else None)
+
+    def _keep_listed(self, kind: Kind, rows: list, wanted: str):
+        """Cache a page's usable rows (fresher than what is cached); return the `wanted` record if listed."""
+        found = None
+        for row in filter(kind.usable, rows):
+            path, entity = kind.path(row["id"]), kind.entity.from_api(row)
+            cached = self.access.cache.get(path)
+            if path == wanted:
+                found = entity
+                self.access.cache.set(path, entity)
+            elif cached is None or isinstance(cached, Listed):
+                self._listed[path] = Listed(entity)
+                self.access.cache.set(path, self._listed[path])
+            else:
+                self.access.cache.set(path, entity)  # already used once: refreshed, not counted again
+        return found
+
+    def _walk(self, kind: Kind) -> Walk:
+        key = f"walk:{kind.list_path}"
+        walk = self.access.cache.get(key) or self._walks.get(key)
+        if walk is None or walk.expired(settings.EDUFRAME_REFERENCE_CACHE_SECONDS):
+            walk = Walk()
+        self._walks[key] = walk
+        return walk
+
+    def _keep_walk(self, kind: Kind, walk: Walk) -> None:
+        key = f"walk:{kind.list_path}"
+        self._walks[key] = walk
+        self.access.cache.set(key, walk)
 
     def _shared(self, key: str, fetch, *, fresh: bool = False):
         """Reference data (VAT rates, the VAT field, variants, editions) shared by the tasks of a process.

@@ -7,6 +7,7 @@ is tested in test_eduframe_connection.py.
 from __future__ import annotations
 
 import base64
+import time
 from decimal import Decimal
 
 import httpx
@@ -129,19 +130,74 @@ def test_it_falls_back_to_the_vat_number_field_type(tenant, router):
     assert client.calls_made == 1
 
 
+VARIANT = {"id": 5120, "product_id": 901, "name": "PM", "variantable_type": "PlannedCourse", "variantable_id": 4410}
+EDITION = {"id": 4410, "course_id": 812, "start_date": "2025-09-15"}
+
+
 def test_it_resolves_an_items_course_through_its_variant_and_caches_it(tenant, router):
-    variant = {"id": 5120, "product_id": 901, "name": "PM", "variantable_type": "PlannedCourse", "variantable_id": 4410}
-    router.add("GET", "/api/v1/catalog/variants/5120", httpx.Response(200, json=variant))
-    router.add(
-        "GET",
-        "/api/v1/planned_courses/4410",
-        httpx.Response(200, json={"id": 4410, "course_id": 812, "start_date": "2025-09-15"}),
-    )
+    router.add("GET", "/api/v1/catalog/variants", httpx.Response(200, json=[VARIANT]))
+    router.add("GET", "/api/v1/planned_courses", httpx.Response(200, json=[EDITION]))
     client = _client(tenant, router)
     item = InvoiceItem(1, "PM", Decimal(1), Decimal(1), 3, 5120)
     assert client.item_course(item) == (812, 4410)
     assert client.item_course(item) == (812, 4410)
-    assert client.calls_made == 2
+    assert router.paths() == ["/api/v1/catalog/variants", "/api/v1/planned_courses"]
+    assert router.requests[0].url.params["per_page"] == "100"
+
+
+def test_a_refused_list_leaves_each_record_one_get(tenant, router):
+    router.add("GET", "/api/v1/catalog/variants", _error(403))
+    router.add("GET", "/api/v1/catalog/variants/5120", httpx.Response(200, json=VARIANT))
+    router.add("GET", "/api/v1/catalog/variants/5121", httpx.Response(200, json={**VARIANT, "id": 5121}))
+    client = _client(tenant, router)
+    assert client.get_catalog_variant(5120).variantable_id == 4410
+    assert client.get_catalog_variant(5121).variantable_id == 4410
+    assert router.paths() == [
+        "/api/v1/catalog/variants",
+        "/api/v1/catalog/variants/5120",
+        "/api/v1/catalog/variants/5121",
+    ]
+
+
+def test_a_listed_row_without_the_field_the_booking_needs_is_not_taken_for_the_record(tenant, router):
+    bare = {key: value for key, value in VARIANT.items() if key != "variantable_id"}
+    router.add("GET", "/api/v1/catalog/variants", httpx.Response(200, json=[bare]))
+    router.add("GET", "/api/v1/catalog/variants/5120", httpx.Response(200, json=VARIANT))
+    client = _client(tenant, router)
+    assert client.get_catalog_variant(5120).variantable_id == 4410
+    assert router.paths() == ["/api/v1/catalog/variants", "/api/v1/catalog/variants/5120"]
+
+
+class _MemoryCache:
+    """A tenant's reference cache in a dict; `forget` plays its expiry."""
+
+    def __init__(self):
+        self.values: dict = {}
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def set(self, key, value):
+        self.values[key] = value
+
+    def forget(self, key):
+        self.values.pop(key, None)
+
+
+def test_a_walk_older_than_the_cache_time_reads_its_list_again(tenant, router, settings, monkeypatch):
+    moved = {**VARIANT, "variantable_id": 4411}
+    router.add(
+        "GET", "/api/v1/catalog/variants", [httpx.Response(200, json=[VARIANT]), httpx.Response(200, json=[moved])]
+    )
+    cache = _MemoryCache()
+    shared = EduframeAccess(tokens=tenant.tokens, throttle=tenant.throttle, cache=cache)
+    assert EduframeClient(shared, transport=router.transport).get_catalog_variant(5120).variantable_id == 4410
+    cache.forget("/catalog/variants/5120")  # the record's cache time is over
+    later = time.time() + settings.EDUFRAME_REFERENCE_CACHE_SECONDS
+    monkeypatch.setattr("sync.eduframe.reference.now", lambda: later)
+    # The moved variant comes from the list read again, not from the finished walk's memory (nor a GET).
+    assert EduframeClient(shared, transport=router.transport).get_catalog_variant(5120).variantable_id == 4411
+    assert router.paths() == ["/api/v1/catalog/variants"] * 2
 
 
 def test_a_free_text_item_has_no_course(tenant, router):
