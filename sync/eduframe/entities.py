@@ -226,10 +226,11 @@ class PlannedCourse:
 
 
 def _edition_name(edition_id: int, start: date | None, end: date | None) -> str:
+    # ISO dates: what Eduframe's own API and exports show, so an edition is found by the start date one has.
     if start and end and end != start:
-        return f"{start:%d %b %Y} – {end:%d %b %Y}"
+        return f"{start.isoformat()} – {end.isoformat()}"
     if start:
-        return f"{start:%d %b %Y}"
+        return start.isoformat()
     return f"Edition {edition_id}"
 
 
