@@ -50,12 +50,19 @@ class StoredBudget:
     connection: ExactConnection
     # What the last take left of the budget: an answer that only confirms it is not stored again.
     _left: dict[str, Any] = field(default_factory=dict)
+    # The budget as read with the connection (a client is built from a connection just read), until this budget
+    # takes a call: a booking checks it before its first call, and reading the row again would tell the same.
+    _as_read: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self._as_read = {name: getattr(self.connection, name) for name in exact_budget.BUDGET_FIELDS}
 
     def claim(self) -> None:
+        self._as_read = None
         self._left = exact_budget.budget_claim(self.connection)
 
     def check(self, calls: int) -> None:
-        exact_budget.budget_check(self.connection, calls=calls)
+        exact_budget.budget_check(self.connection, calls=calls, row=self._as_read)
 
     def limits_seen(self, changes: dict[str, Any], *, status: int) -> None:
         news, lower_only = exact_budget.limits_worth_storing(self._left, changes, status=status)
@@ -97,21 +104,30 @@ def exact_client_for(installation: Installation, *, transport: httpx.BaseTranspo
 
 @dataclass
 class StoredLookups:
-    """The lookup lists of one installation in ExactLookupCache (a LookupStore)."""
+    """The lookup lists of one installation in ExactLookupCache (a LookupStore), for one booking or request."""
 
     installation: Installation
+    # Per division, each stored copy's id and fetched-at by kind: one query names every kind's copy for the
+    # booking (a booking reads two or three kinds), instead of one query per kind.
+    _copies: dict[int, dict[str, tuple[int, datetime]]] = field(default_factory=dict)
 
     def read(self, division: int, kind: str, parse: Parse) -> tuple[list, datetime] | None:
         """The stored copy's entities: its id and fetched-at read first, its JSON only when this process has
         not parsed that copy yet (lookup_memo)."""
-        rows = ExactLookupCache.objects.filter(installation=self.installation, division=division, kind=kind)
-        found = rows.values_list("pk", "fetched_at").first()
+        found = self._copies_of(division).get(kind)
         if found is None:
             return None
         row_id, fetched_at = found
         key = lookup_memo.memo_key(self.installation.pk, division, kind, row_id, fetched_at)
-        load = lambda: parse(rows.filter(pk=row_id).values_list("data", flat=True).first() or [])  # noqa: E731
+        rows = ExactLookupCache.objects.filter(pk=row_id)
+        load = lambda: parse(rows.values_list("data", flat=True).first() or [])  # noqa: E731
         return lookup_memo.parsed(key, load), fetched_at
+
+    def _copies_of(self, division: int) -> dict[str, tuple[int, datetime]]:
+        if division not in self._copies:
+            rows = ExactLookupCache.objects.filter(installation=self.installation, division=division)
+            self._copies[division] = {kind: (pk, at) for kind, pk, at in rows.values_list("kind", "pk", "fetched_at")}
+        return self._copies[division]
 
     def write(self, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: datetime, items: list) -> None:
         row, _ = ExactLookupCache.objects.update_or_create(
@@ -120,10 +136,12 @@ class StoredLookups:
             kind=kind,
             defaults={"data": rows, "fetched_at": fetched_at},
         )
+        self._copies_of(division)[kind] = (row.pk, fetched_at)
         lookup_memo.remember(lookup_memo.memo_key(self.installation.pk, division, kind, row.pk, fetched_at), items)
 
     def clear(self, division: int) -> None:
         ExactLookupCache.objects.filter(installation=self.installation, division=division).delete()
+        self._copies.pop(division, None)
 
 
 def exact_lookups(client: ExactClient, *, installation: Installation, division: int) -> ExactLookups:

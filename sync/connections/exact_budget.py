@@ -104,13 +104,15 @@ def _from_db(name: str, value: Any) -> Any:
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def budget_check(connection: ExactConnection, *, calls: int) -> None:
+def budget_check(connection: ExactConnection, *, calls: int, row: dict[str, Any] | None = None) -> None:
     """Refuse (DeferredError) work that needs `calls` calls when the known budget holds fewer, before any call.
 
     A booking that stopped half-way for the budget would pay again to find what it already made: better to
-    start it in the next window, whole. Nothing is taken here; each call still claims its own.
+    start it in the next window, whole. Nothing is taken here; each call still claims its own. `row`: the budget
+    fields as the caller read them just now (the row is read when not given).
     """
-    deferral = budget_deferral(_budget_row(connection), calls=calls, now=timezone.now())
+    stored = row if row is not None else _budget_row(connection)
+    deferral = budget_deferral(stored, calls=calls, now=timezone.now())
     if deferral is not None:
         raise deferral
 
@@ -131,20 +133,42 @@ def call_count(connection: ExactConnection, *, path: str, status: int, daily_lim
     if match is None or connection.installation_id is None:
         return
     key = {"installation_id": connection.installation_id, "division": int(match.group(1)), "day": timezone.localdate()}
-    changes: dict[str, Any] = {"calls": F("calls") + 1}
-    if status == 429:
-        changes["rate_limited"] = F("rate_limited") + 1
-    if daily_limit is not None:
-        changes["daily_limit"] = daily_limit
-    day_row = ExactCallDay.objects.filter(**key)
-    if day_row.update(**changes):
+    if _count_on_day_row(key, rate_limited=int(status == 429), daily_limit=daily_limit):
         return
     try:
         with transaction.atomic():
             ExactCallDay.objects.create(**key, calls=1, rate_limited=int(status == 429), daily_limit=daily_limit)
     except IntegrityError:
         # Another process made the day's row meanwhile.
-        day_row.update(**changes)
+        _count_on_day_row(key, rate_limited=int(status == 429), daily_limit=daily_limit)
+
+
+def _count_sql() -> str:
+    table = ExactCallDay._meta.db_table
+    # Column names of our own only, no input: the values go as parameters. An unknown limit keeps the stored one.
+    return (
+        f"UPDATE {table} SET calls = calls + 1, rate_limited = rate_limited + %s, "  # noqa: S608
+        "daily_limit = COALESCE(%s, daily_limit) WHERE installation_id = %s AND division = %s AND day = %s"
+    )
+
+
+# Written once, like the take: every Exact call runs it, and the ORM would build it again each time.
+_COUNT_SQL = _count_sql()
+
+
+def _count_on_day_row(key: dict[str, Any], *, rate_limited: int, daily_limit: int | None) -> bool:
+    """Add one call to the day's row; False when the row does not exist yet."""
+    db = connections[ExactCallDay.objects.db]
+    params = [
+        rate_limited,
+        daily_limit,
+        key["installation_id"],
+        key["division"],
+        db.ops.adapt_datefield_value(key["day"]),
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(_COUNT_SQL, params)
+        return cursor.rowcount == 1
 
 
 def limits_record(connection: ExactConnection, changes: dict, *, lower_only: bool = False) -> None:

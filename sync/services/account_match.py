@@ -229,9 +229,21 @@ def _admin_link_first_use(client, division: int, link: AccountLink, account_fiel
     return _link_save(link, division, account, Origin.ADMIN, account_fields)
 
 
-def account_ensure(*, client, installation, division: int, account_fields: dict, eduframe_account_id: int) -> UUID:
-    """Return the Exact account id for the Eduframe account: no call when known and unchanged since last sent."""
-    link, _ = AccountLink.objects.get_or_create(installation=installation, eduframe_account_id=eduframe_account_id)
+def account_ensure(
+    *,
+    client,
+    installation,
+    division: int,
+    account_fields: dict,
+    eduframe_account_id: int,
+    link: AccountLink | None = None,
+) -> UUID:
+    """Return the Exact account id for the Eduframe account: no call when known and unchanged since last sent.
+
+    `link`: the account's link as the caller read it in this booking (read, or made, here when not given).
+    """
+    if link is None:
+        link, _ = AccountLink.objects.get_or_create(installation=installation, eduframe_account_id=eduframe_account_id)
     known = link.exact_account_id and link.exact_division == division and link.origin
     if link.exact_account_id is None or not known:
         return _match(client, division, link, account_fields)

@@ -18,7 +18,7 @@ import secrets
 import threading
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -39,14 +39,37 @@ def _yours(record_id: int, token: str):
     return InvoiceRecord.objects.filter(Q(claim_token=token) | Q(claim_token=token + RERUN), pk=record_id)
 
 
+def _claim_sql() -> str:
+    table = InvoiceRecord._meta.db_table
+    # Column names of our own only, no input: the values go as parameters.
+    return (
+        f"UPDATE {table} SET claimed_until = %s, claim_token = %s, claim_holder = %s "  # noqa: S608
+        "WHERE id = %s AND (claimed_until IS NULL OR claimed_until < %s)"
+    )
+
+
+def _release_sql() -> str:
+    table = InvoiceRecord._meta.db_table
+    return f"UPDATE {table} SET claimed_until = NULL, claim_token = '', claim_holder = '' WHERE id = %s AND claim_token = %s"  # noqa: S608
+
+
+# Written once: every booking claims and releases, and the ORM would build both statements again each time.
+_CLAIM_SQL, _RELEASE_SQL = _claim_sql(), _release_sql()
+
+
+def _rows_changed(sql: str, params: list) -> int:
+    db = connections[InvoiceRecord.objects.db]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def invoice_claim(*, record_id: int) -> str | None:
     """Claim the record for one attempt; return the claim token, or None when someone else holds it."""
     now = timezone.now()
     token = secrets.token_hex(8)
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    rows = InvoiceRecord.objects.filter(free, pk=record_id).update(
-        claimed_until=now + CLAIM_TTL, claim_token=token, claim_holder=holder_name()
-    )
+    at = connections[InvoiceRecord.objects.db].ops.adapt_datetimefield_value
+    rows = _rows_changed(_CLAIM_SQL, [at(now + CLAIM_TTL), token, holder_name(), record_id, at(now)])
     if rows != 1 and not _take_over_from_dead_holder(record_id, token):
         return None
     _heartbeat_start(record_id, token)
@@ -119,8 +142,6 @@ def invoice_rerun_request(*, record_id: int) -> bool:
 def invoice_release(*, record_id: int, token: str) -> bool:
     """Release our claim; return True when someone asked for a rerun meanwhile."""
     _heartbeat_stop(record_id, token)
-    mine = InvoiceRecord.objects.filter(pk=record_id)
-    free = {"claimed_until": None, "claim_token": "", "claim_holder": ""}
-    if mine.filter(claim_token=token).update(**free) == 1:
+    if _rows_changed(_RELEASE_SQL, [record_id, token]) == 1:
         return False
-    return mine.filter(claim_token=token + RERUN).update(**free) == 1
+    return _rows_changed(_RELEASE_SQL, [record_id, token + RERUN]) == 1

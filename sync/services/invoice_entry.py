@@ -19,7 +19,7 @@ from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, NotFoundError
 from sync.exact.client import ExactClient
 from sync.exact.entities import SalesEntry
-from sync.models import InvoiceRecord, SyncAttempt
+from sync.models import AccountLink, InvoiceRecord, SyncAttempt
 from sync.services.account_match import account_after_refusal, account_ensure
 from sync.services.booking_errors import ErrorSource, is_refused_change
 from sync.services.booking_inputs import pdf_fingerprint
@@ -72,6 +72,8 @@ class Booking:
     invoice_digest: str = ""
     # Which of the logged steps ("document", "entry") an earlier attempt of this invoice sent: read once.
     earlier_sent: frozenset[str] | None = None
+    # The invoice's account link as read for the budget check (None: no link yet), used again by the account step.
+    account_link: AccountLink | None = None
 
     # The Exact writes run only after the plan is made and the Exact client opened: these say so in types.
     @property
@@ -270,6 +272,7 @@ def invoice_entry_book(booking: Booking, invoice: Invoice) -> None:
         division=booking.division,
         account_fields=account_fields,
         eduframe_account_id=plan.eduframe_account_id,
+        link=booking.account_link,
     )
     booking.requests["account"] = account_fields
     try:

@@ -121,11 +121,11 @@ def _run(booking: Booking) -> None:
         if invoice is None and record.exact_entry_id and not booking.eduframe.invoices_readable():
             raise FunctionalError(HIDDEN_INVOICE)
         return _invoice_gone(booking)
-    if _seen_unchanged(record, invoice, booking.attempt.trigger):
+    booking.invoice_digest = invoice_digest(invoice)  # once: hashing every field costs about a millisecond
+    if _seen_unchanged(record, booking.invoice_digest, booking.attempt.trigger):
         message = "Eduframe's invoice did not change since it was booked: no further call."
         return _settle(booking, State.BOOKED, Outcome.UNCHANGED, message)
     _snapshot(record, invoice)
-    booking.invoice_digest = invoice_digest(invoice)
     settings = settings_get(installation=record.installation)
     skip = _skip_reason(record, invoice, settings)
     if skip:
@@ -153,15 +153,17 @@ def _run(booking: Booking) -> None:
     if problems:
         return _needs_attention(booking, problems)
     # Started only when the budget holds the whole booking: a half-made booking pays again to find its parts.
-    known = AccountLink.objects.filter(
-        installation=record.installation, eduframe_account_id=plan.eduframe_account_id, exact_account_id__isnull=False
-    ).exists()
+    # Read once: the account step uses the same link (the known customer's booking reads no other row for it).
+    booking.account_link = link = AccountLink.objects.filter(
+        installation=record.installation, eduframe_account_id=plan.eduframe_account_id
+    ).first()
+    known = link is not None and link.exact_account_id is not None
     booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known))
     invoice_entry_book(booking, invoice)
     _booked(booking)
 
 
-def _seen_unchanged(record: InvoiceRecord, invoice: Invoice, trigger: str) -> bool:
+def _seen_unchanged(record: InvoiceRecord, digest: str, trigger: str) -> bool:
     """A repeated webhook (or a rescan) of a booked invoice whose `updated_at` is the one we booked: 1 call.
 
     Settings, overrides, a retry or an operator still re-plan the entry: only Eduframe's own signals are
@@ -169,7 +171,7 @@ def _seen_unchanged(record: InvoiceRecord, invoice: Invoice, trigger: str) -> bo
     """
     eduframe_signal = trigger in (SyncAttempt.Trigger.WEBHOOK, SyncAttempt.Trigger.RECONCILE)
     # The invoice as Eduframe sent it, field by field: a timestamp alone may not move within its resolution.
-    same = (record.booked_payload or {}).get("invoice_digest") == invoice_digest(invoice)
+    same = (record.booked_payload or {}).get("invoice_digest") == digest
     booked = record.state == State.BOOKED and bool(record.exact_entry_id) and record.booked_at is not None
     return eduframe_signal and same and booked and not _settings_changed_since(record.installation, record.booked_at)
 
