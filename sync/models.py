@@ -263,3 +263,54 @@ class ExactCallDay(models.Model):
 
 
 from sync.reconciliation_models import ReconciliationRun  # noqa: E402,F401  (its own module, one job)
+
+
+class ExactAccountIndex(models.Model):
+    """A local copy of one division's Exact accounts, read through `sync/CRM/Accounts` (account_index.py).
+
+    `cursor`: the highest account `Timestamp` read; `deleted_cursor`: the same for `sync/Deleted`. `complete`:
+    a read reached the end once (a partial index matches nothing). `refused_at`: Exact refused a sync endpoint;
+    the search is used instead and the endpoint is not asked again for a while (each refusal is an error answer).
+    """
+
+    installation = models.ForeignKey(Installation, on_delete=models.CASCADE, related_name="account_indexes")
+    division = models.IntegerField()
+    cursor = models.BigIntegerField(default=0)
+    deleted_cursor = models.BigIntegerField(default=0)
+    complete = models.BooleanField(default=False)
+    pages_read = models.IntegerField(default=0)  # of the first, full read: it stops where it stops paying
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["installation", "division"], name="one_account_index_per_division")
+        ]
+
+    def __str__(self) -> str:
+        return f"Account index of division {self.division}"
+
+
+class ExactIndexedAccount(models.Model):
+    """One Exact account in an ExactAccountIndex, with the keys the account match compares (Exact's way)."""
+
+    index = models.ForeignKey(ExactAccountIndex, on_delete=models.CASCADE, related_name="accounts")
+    account_id = models.UUIDField()
+    timestamp = models.BigIntegerField()
+    fields = models.JSONField(default=dict)  # the row as Exact sent it (ACCOUNT_FIELDS)
+    # Exact's `eq` on strings ignores case and trailing spaces (SQL Server collation): these hold the value
+    # right-stripped and lower-cased, so an equality here is an equality there.
+    code_key = models.CharField(max_length=64, blank=True)
+    vat_key = models.CharField(max_length=64, blank=True)
+    email_key = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["index", "account_id"], name="one_row_per_indexed_account")]
+        indexes = [
+            models.Index(fields=["index", "code_key"], name="indexed_account_code"),
+            models.Index(fields=["index", "vat_key"], name="indexed_account_vat"),
+            models.Index(fields=["index", "email_key"], name="indexed_account_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Exact account {self.account_id}"

@@ -5,7 +5,9 @@
 - `sync/Financial/TransactionLines`: 1,000 rows a page, ordered by the ever-incrementing `Timestamp`; the only
   server-side filter is on `Timestamp` (Invantive, "Exact Online sync APIs" [R]; picqer `SyncTransactionLine`
   [K S6]).
-- `sync/Deleted`: the keys of deleted rows with their `Timestamp` (picqer `Deleted` [K S6]).
+- `sync/CRM/Accounts`: the same, for accounts (account_sync.py).
+- `sync/Deleted`: the keys of deleted rows with their `Timestamp` and `EntityType` (1 transaction lines,
+  2 accounts) (picqer `Deleted` [K S6]; Exact's sync sample [K]).
 
 All three need `$select` (bulk endpoints require it [R S18]); without it they answer picqer's documented
 `400 Please add a $select or a $top=1 statement to the query string.` [K S6], and `$top=1` alone is let through,
@@ -19,11 +21,12 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
+from .account_sync import account_rows
 from .errors import ApiError, BadRequest
 from .ledger import deleted_rows, transaction_lines
 from .query import Query, parse_query
 from .resources import Ctx, Resource, json_response
-from .schema import DATE, FLOAT, GUID, INT, INT64, READ, STR, EntitySpec, _fields
+from .schema import ACCOUNT, DATE, FLOAT, GUID, INT, INT64, READ, STR, EntitySpec, _fields
 
 BULK_PAGE_SIZE = 1000  # bulk and sync endpoints [C S1, S3]
 SELECT_MISSING = "Please add a $select or a $top=1 statement to the query string."  # picqer README [K S6]
@@ -42,6 +45,13 @@ _LINE_FIELDS = {
 BULK_TRANSACTION_LINE = EntitySpec("Financial.TransactionLine", "ID", GUID, _LINE_FIELDS)
 SYNC_TRANSACTION_LINE = EntitySpec(
     "Sync.Financial.TransactionLine", "ID", GUID, {**_LINE_FIELDS, "Timestamp": (INT64, READ)}
+)
+# The CRUD account's properties plus the row version; no navigation properties (no $expand on sync endpoints [U]).
+SYNC_ACCOUNT = EntitySpec(
+    "Sync.CRM.Account",
+    "ID",
+    GUID,
+    {**{name: (typ, READ) for name, (typ, _) in ACCOUNT.fields.items()}, "Timestamp": (INT64, READ)},
 )
 SYNC_DELETED = EntitySpec(
     "Sync.Deleted",
@@ -120,6 +130,14 @@ class SyncResource(BulkResource):
 
     ordering = ("Timestamp", "ID")
 
+    def serve(self, ctx: Ctx, method: str, key_text: str | None) -> Response:
+        if self.path in ctx.state.unavailable_endpoints:
+            status = int(ctx.state.unavailable_status)
+            # Wording assumed [U]: Exact's texts for a withheld endpoint are not recorded in our sources.
+            text = "Forbidden" if status == 403 else f"Resource not found for the segment '{self.path}'."
+            raise ApiError(status, text)
+        return super().serve(ctx, method, key_text)
+
     def check_query(self, query: Query) -> None:
         if query.filter is not None and query.filter.properties - {"Timestamp"}:
             raise BadRequest(SYNC_FILTER_ONLY_TIMESTAMP)
@@ -143,12 +161,21 @@ class SyncTransactionLines(SyncResource):
         return transaction_lines(ctx.division)
 
 
+class SyncAccounts(SyncResource):
+    path = "sync/CRM/Accounts"
+    spec = SYNC_ACCOUNT
+
+    def rows(self, ctx: Ctx) -> list[dict]:
+        return account_rows(ctx.division)
+
+
 class SyncDeleted(SyncResource):
     path = "sync/Deleted"
     spec = SYNC_DELETED
 
     def rows(self, ctx: Ctx) -> list[dict]:
+        account_rows(ctx.division)  # notice deleted accounts too
         return deleted_rows(ctx.division)
 
 
-BULK_SYNC_RESOURCES = (BulkTransactionLines, SyncTransactionLines, SyncDeleted)
+BULK_SYNC_RESOURCES = (BulkTransactionLines, SyncTransactionLines, SyncAccounts, SyncDeleted)

@@ -16,7 +16,7 @@ CONFIG_KEYS = {
     "require_accept_json": "state", "foreign_division_status": "state", "date_offset_mode": "state",
     "honour_posted_type": "state", "duplicate_entry_number": "state", "pad_vat_codes": "state",
     "filter_case_insensitive": "state", "max_post_bytes": "state", "select_required": "state",
-    "mandatory_filter_endpoints": "state",
+    "mandatory_filter_endpoints": "state", "unavailable_endpoints": "state", "unavailable_status": "state",
     "top_bare_array": "state", "premium": "state", "duplicate_webhook_topic": "state",
     "webhook_attempts": "state", "webhook_retry_seconds": "state", "default_country": "state", "contract_daily_limit": "fair_use",
     "enabled": "limits", "minutely_limit": "limits", "window_seconds": "limits", "daily_limit": "limits", "daily_reset_tz": "limits",

@@ -39,6 +39,7 @@ class Stamps:
     counter: int = 0
     entries: dict = field(default_factory=dict)  # entry id -> (content hash, timestamp, line ids)
     deleted: list = field(default_factory=list)  # {"Timestamp", "EntityKey", "EntityType", "ID", "Division"}
+    accounts: dict = field(default_factory=dict)  # account id -> (content hash, timestamp): account_sync.py
 
 
 def stamps_of(division: Division) -> Stamps:

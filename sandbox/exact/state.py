@@ -75,6 +75,10 @@ class ExactState:
         self.webhook_attempts = 10  # a non-2xx delivery is retried about 10 times [R]
         self.webhook_retry_seconds = 1.0  # first back-off, doubling each time
         self.top_bare_array = False  # $top answers {"d": [...]} when on (item 14); the object form by default
+        # Sync endpoints this app may not use (a licence, a right such as "retrieve deleted records" [R Invantive]
+        # or an endpoint retired): they answer `unavailable_status` (404 or 403) to every call.
+        self.unavailable_endpoints: list[str] = []
+        self.unavailable_status = 404
 
     # -- switches that live on sub-objects -------------------------------------------------------
     @property

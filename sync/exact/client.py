@@ -16,7 +16,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
-from sync.errors import AuthError, NotFoundError, RetryableError
+from sync.errors import AuthError, FunctionalError, NotFoundError, RetryableError
 from sync.exact import entities as e
 from sync.exact.access import ExactAccess
 from sync.exact.http import RateLimits, error_for, exact_json, exact_message, transport_error_for
@@ -153,6 +153,20 @@ class ExactClient:
         """Change fields of an account."""
         # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=CRMAccounts
         self._request("PUT", self._path(division, f"crm/Accounts({_guid(account_id)})"), payload=fields)
+
+    def sync_page(self, division: int, resource: str, *, fields: str, after: int) -> tuple[list[dict], bool]:
+        """One page (up to 1,000 rows, in Timestamp order) of a sync endpoint's rows changed after `after`.
+
+        Returns the rows and whether more follow (Exact gave `__next`): the caller asks again from the highest
+        Timestamp it read, which is what `__next` would return. A refusal of the endpoint (403 included) is a
+        FunctionalError, not a refused connection: sync endpoints can be withheld while the CRUD ones work.
+        """
+        # Reference: https://start.exactonline.nl/docs/HlpRestAPIResourcesDetails.aspx?name=SyncCRMAccounts
+        params = {"$filter": f"Timestamp gt {int(after)}L", "$select": fields}
+        data = self._data(self._request("GET", self._path(division, resource), params=params, own_refusal=True))
+        if isinstance(data, list):
+            return data, False
+        return data.get("results", []), bool(data.get("__next"))
 
     # --- sales entries ------------------------------------------------------------------------
 
@@ -324,13 +338,21 @@ class ExactClient:
         parts = urlsplit(url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def _request(self, method: str, url: str, *, params=None, payload=None, headers=None) -> httpx.Response:
-        """Send one REST call with a valid token; one 401 leads to one token check and one retry."""
+    def _request(
+        self, method: str, url: str, *, params=None, payload=None, headers=None, own_refusal: bool = False
+    ) -> httpx.Response:
+        """Send one REST call with a valid token; one 401 leads to one token check and one retry.
+
+        `own_refusal`: a 403 refuses this endpoint only (a FunctionalError), not the connection.
+        """
         self._honour_rate_limits()
         token = self.access.tokens.token()
         response = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
             response = self._after_401(method, url, token, params, payload, headers)
+        if response.status_code == 403 and own_refusal:
+            self._record(response)
+            raise FunctionalError(exact_message(response) or "403 Forbidden", status=403)
         if response.status_code == 403:
             # Missing rights ("Wrong Division"): every call of this connection would earn the same 403, and
             # each counts toward Exact's 10 errors an hour, so the sync pauses until the administrator acts.

@@ -7,6 +7,8 @@ differs is never adopted silently: the invoice waits in "needs attention" with t
 administrator links it or asks for a new account (`account_decide`).
 
 Cost: a known Eduframe account whose fields did not change since they were last sent costs no call at all.
+A new one costs one search, or none during a catch-up, where the division's account index answers the same
+question (account_index.py, with what its staleness means).
 Accountants merge and delete accounts in Exact; that is paid for only when it happens: Exact refuses the
 document's or the entry's customer, `account_after_refusal` re-matches once, and the booking retries once.
 """
@@ -20,6 +22,7 @@ from uuid import UUID
 
 from sync.errors import AmbiguousError, FunctionalError, NeedsDecision, NotFoundError
 from sync.models import AccountLink
+from sync.services.account_index import index_find, index_forget
 
 Origin = AccountLink.Origin
 # Search order: our own code first (an account we created), then what an accountant may have typed in.
@@ -103,10 +106,20 @@ def _criteria(account_fields: dict, *, by_code_only: bool) -> tuple[tuple, dict,
     return keys, wanted, {keyword: wanted[field] for field, keyword in keys if wanted[field]}
 
 
-def _find(client, division: int, account_fields: dict, *, by_code_only: bool) -> list:
-    """Every account matching our code, the VAT number or the e-mail address: one call."""
+def _find(client, division: int, account_fields: dict, *, by_code_only: bool, installation: int | None = None) -> list:
+    """Every account matching our code, the VAT number or the e-mail address: one call, or none from the index.
+
+    With `installation`, a catch-up's account index (account_index.py) answers when it pays; a repair after
+    Exact refused an account always asks Exact itself.
+    """
     _, _, criteria = _criteria(account_fields, by_code_only=by_code_only)
-    return client.find_accounts(division, **criteria) if criteria else []
+    if not criteria:
+        return []
+    if installation is not None:
+        found = index_find(client, installation_id=installation, division=division, criteria=criteria)
+        if found is not None:
+            return found
+    return client.find_accounts(division, **criteria)
 
 
 def _pick(found: list, account_fields: dict, *, by_code_only: bool):
@@ -124,9 +137,9 @@ def _pick(found: list, account_fields: dict, *, by_code_only: bool):
     return None, ""
 
 
-def _search(client, division: int, account_fields: dict, *, by_code_only: bool):
+def _search(client, division: int, account_fields: dict, *, by_code_only: bool, installation: int | None = None):
     """Find the account by our code, else VAT number, else e-mail, in one call; return (account, matched field)."""
-    found = _find(client, division, account_fields, by_code_only=by_code_only)
+    found = _find(client, division, account_fields, by_code_only=by_code_only, installation=installation)
     return _pick(found, account_fields, by_code_only=by_code_only)
 
 
@@ -202,12 +215,15 @@ def _adopt_found(client, division: int, link: AccountLink, account, matched_by: 
     raise _candidate_wait(link, division, account, matched_by, account_fields)
 
 
-def _match(client, division: int, link: AccountLink, account_fields: dict) -> UUID:
-    """No usable link: find the account (one call), adopt it as the policy allows, else create it once."""
+def _match(client, division: int, link: AccountLink, account_fields: dict, *, use_index: bool = True) -> UUID:
+    """No usable link: find the account (one call, or the index's), adopt it as the policy allows, else create it once."""
     fingerprint = account_fingerprint(account_fields)
     if link.candidate_account_id and not link.create_new and link.synced_fingerprint == fingerprint:
         raise candidate_error(link, account_fields.get("Name") or "")  # still waiting: no call to Exact
-    account, matched_by = _search(client, division, account_fields, by_code_only=link.create_new)
+    installation = link.installation_id if use_index else None
+    account, matched_by = _search(
+        client, division, account_fields, by_code_only=link.create_new, installation=installation
+    )
     if account is not None:
         return _adopt_found(client, division, link, account, matched_by, account_fields)
     return _create_and_link(client, division, link, account_fields)
@@ -265,8 +281,10 @@ def account_ensure(
 
 
 def _forget_and_match(client, division: int, link: AccountLink, account_fields: dict) -> UUID:
+    """The linked account is gone from Exact: forget it (in the index too) and match again by asking Exact."""
+    index_forget(installation_id=link.installation_id, division=division, account_id=link.exact_account_id)
     link.exact_account_id, link.origin, link.synced_fingerprint = None, Origin.NONE, ""
-    return _match(client, division, link, account_fields)
+    return _match(client, division, link, account_fields, use_index=False)
 
 
 def account_after_refusal(
@@ -295,6 +313,7 @@ def account_after_refusal(
     found = _find(client, division, account_fields, by_code_only=link.create_new)
     if any(account.id == link.exact_account_id for account in found):
         raise error
+    index_forget(installation_id=installation.pk, division=division, account_id=link.exact_account_id)
     link.exact_account_id, link.origin, link.synced_fingerprint = None, Origin.NONE, ""
     match, matched_by = _pick(found, account_fields, by_code_only=link.create_new)
     if match is not None:
