@@ -281,6 +281,8 @@ class ExactAccountIndex(models.Model):
     pages_read = models.IntegerField(default=0)  # of the first, full read: it stops where it stops paying
     refreshed_at = models.DateTimeField(null=True, blank=True)
     refused_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the process reading it now (claimed with a conditional UPDATE; a dead reader's lapses).
+    reading_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 ("pages_read", models.IntegerField(default=0)),
                 ("refreshed_at", models.DateTimeField(blank=True, null=True)),
                 ("refused_at", models.DateTimeField(blank=True, null=True)),
+                ("reading_until", models.DateTimeField(blank=True, null=True)),
                 (
                     "installation",
                     models.ForeignKey(

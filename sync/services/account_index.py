@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from sync.errors import DeferredError, FunctionalError, RetryableError
+from sync.errors import FunctionalError, RetryableError
 from sync.exact.client import ACCOUNT_FIELDS
 from sync.exact.entities import ExactAccount
 from sync.models import AccountLink, ExactAccountIndex, ExactIndexedAccount, InvoiceRecord
@@ -41,6 +41,8 @@ from sync.models import AccountLink, ExactAccountIndex, ExactIndexedAccount, Inv
 FRESH_SECONDS = 60
 MIN_NEW_CUSTOMERS = 4
 REFUSAL_PAUSE = timedelta(hours=24)
+# Longer than a read of a few pages can take with the clients' timeouts; a dead reader's claim lapses after it.
+READ_LEASE = timedelta(minutes=2)
 ACCOUNTS, DELETED = "sync/CRM/Accounts", "sync/Deleted"
 ACCOUNTS_ENTITY = 2  # sync/Deleted EntityType 2 = accounts
 KEY_LENGTHS = {"code_key": 64, "vat_key": 64, "email_key": 254}
@@ -108,22 +110,30 @@ def _usable_index(client, installation_id: int, division: int, pending: int) -> 
         return None
     if index_is_fresh(index, now):
         return index
-    with transaction.atomic():
-        # One process reads at a time; the others wait for it and then find the index fresh.
-        index = ExactAccountIndex.objects.select_for_update().get(pk=index.pk)
-        if index_is_fresh(index, now):
-            return index
-        try:
-            done = _refresh(client, index, page_budget=pending // 2)
-        except DeferredError:
-            raise  # the budget is spent: the search could not run either
-        except FunctionalError:
-            index.refused_at = now
-            index.save(update_fields=["refused_at"])
-            return None
-        except RetryableError:
-            return None
+    if not _claim_read(index, now):
+        return None  # another process reads it now: search, rather than wait for its calls
+    try:
+        done = _refresh(client, index, page_budget=pending // 2)
+    except FunctionalError:
+        index.refused_at = now
+        index.save(update_fields=["refused_at"])
+        return None
+    except RetryableError:
+        return None
+    finally:
+        ExactAccountIndex.objects.filter(pk=index.pk).update(reading_until=None)
     return index if done else None
+
+
+def _claim_read(index: ExactAccountIndex, now) -> bool:
+    """Claim the reading of the index with a conditional UPDATE (one reader at a time, no lock held during its
+    calls: each page's progress is saved as it arrives, so a read cut short by the budget, a timeout or a killed
+    worker goes on from there next time). DeferredError passes through: the search could not run either."""
+    free = Q(reading_until__isnull=True) | Q(reading_until__lt=now)
+    claimed = ExactAccountIndex.objects.filter(free, pk=index.pk).update(reading_until=now + READ_LEASE)
+    if claimed:
+        index.refresh_from_db()
+    return bool(claimed)
 
 
 def _refresh(client, index: ExactAccountIndex, *, page_budget: int) -> bool:
@@ -134,9 +144,9 @@ def _refresh(client, index: ExactAccountIndex, *, page_budget: int) -> bool:
         rows, more = client.sync_page(
             index.division, ACCOUNTS, fields=ACCOUNT_FIELDS + ",Timestamp", after=index.cursor
         )
-        _store(index, rows)
         if not index.complete:
             index.pages_read += 1
+        _store(index, rows)
         if not more:
             break
     if index.complete:
@@ -153,6 +163,11 @@ def _store(index: ExactAccountIndex, rows: list[dict]) -> None:
     if not rows:
         return
     ids = [UUID(str(row["ID"])) for row in rows]
+    with transaction.atomic():  # a page and the cursor past it, together (no call inside)
+        _replace_rows(index, ids, rows)
+
+
+def _replace_rows(index: ExactAccountIndex, ids: list[UUID], rows: list[dict]) -> None:
     index.accounts.filter(account_id__in=ids).delete()
     ExactIndexedAccount.objects.bulk_create(
         ExactIndexedAccount(
@@ -167,7 +182,7 @@ def _store(index: ExactAccountIndex, rows: list[dict]) -> None:
         for account_id, row in zip(ids, rows, strict=True)
     )
     index.cursor = max(index.cursor, *(int(row["Timestamp"]) for row in rows))
-    index.save(update_fields=["cursor"])
+    index.save(update_fields=["cursor", "pages_read"])
 
 
 def _apply_deletions(client, index: ExactAccountIndex) -> None:

@@ -141,3 +141,25 @@ def test_a_refused_sync_endpoint_falls_back_to_the_search_and_is_not_asked_again
     connection = world.installation.exact_connection
     connection.refresh_from_db()
     assert connection.status == connection.Status.CONNECTED  # a refused sync endpoint is not a lost connection
+
+
+def test_while_another_process_reads_the_index_a_booking_searches_instead_of_waiting(world):
+    _warm(world)
+    invoices = _catch_up(world, _new_accounts(world, MIN_NEW_CUSTOMERS + 1))
+    index, _ = ExactAccountIndex.objects.get_or_create(
+        installation=world.installation, division=world.settings.division
+    )
+    index.reading_until = timezone.now() + timedelta(minutes=1)  # another worker's claim
+    index.save(update_fields=["reading_until"])
+    before = len(world.exact_requests())
+    world.sync(invoices[0])
+    calls = _calls(world, before)
+    assert "GET sync/CRM/Accounts" not in calls
+    assert calls.count("GET crm/Accounts") == 1
+    assert world.record(invoices[0]).state == InvoiceRecord.State.BOOKED
+    # A dead reader's claim lapses: the next booking reads the index, and leaves no claim behind.
+    ExactAccountIndex.objects.update(reading_until=timezone.now() - timedelta(seconds=1))
+    before = len(world.exact_requests())
+    world.sync(invoices[1])
+    assert _calls(world, before).count("GET sync/CRM/Accounts") == 1
+    assert ExactAccountIndex.objects.get().reading_until is None
