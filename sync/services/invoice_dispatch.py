@@ -128,11 +128,11 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
 
 def _dispatch_locked(queue: TenantQueue, now: datetime, *, limit: int) -> int:
     """Under the tenant's lock: fill its free slots (counted again here, where no other dispatcher counts)."""
-    in_flight = InvoiceRecord.objects.filter(_in_flight(now), installation_id=queue.installation_id).count()
-    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - in_flight)
+    in_flight = _estimated(InvoiceRecord.objects.filter(_in_flight(now), installation_id=queue.installation_id))
+    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - len(in_flight))
     if slots <= 0:
         return 0
-    picked = _pick(queue.installation_id, now, slots, queue)
+    picked = _pick(queue.installation_id, now, slots, queue, reserved=sum(in_flight))
     if picked:
         TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
     for record_id, trigger in picked:
@@ -148,17 +148,35 @@ def _limits(installation_id: int) -> tuple[dict, datetime | None]:
     return budget, row.get("eduframe_throttled_until")
 
 
-def _line(installation_id: int, now: datetime):
-    """The tenant's due records in line, with what the estimate of their calls needs (no JSON columns)."""
+def _with_estimate(records):
+    """Records with what the estimate of their calls needs (no JSON columns)."""
     known = AccountLink.objects.filter(
-        installation_id=installation_id, eduframe_account_id=OuterRef("eduframe_account_id")
+        installation_id=OuterRef("installation_id"), eduframe_account_id=OuterRef("eduframe_account_id")
     )
+    return records.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=Exists(known))
+
+
+def _estimated(records) -> list[int]:
+    """The Exact calls each of these records' bookings may spend."""
+    return [booking_calls_estimate(record=r, known_customer=r.known_customer) for r in _with_estimate(records)]
+
+
+def _line(installation_id: int, now: datetime):
+    """The tenant's due records in line."""
     line = _due(now).filter(installation_id=installation_id).order_by("priority", "due_at", "id")
-    return line.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=Exists(known))
+    return _with_estimate(line)
 
 
-def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -> list[tuple[int, str]]:
-    """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls."""
+def _pick(
+    installation_id: int, now: datetime, slots: int, queue: TenantQueue, *, reserved: int
+) -> list[tuple[int, str]]:
+    """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls.
+
+    The budget Exact last announced must hold, besides the record's own calls, those of the tenant's tasks in
+    flight (`reserved`: their estimates, whole; a task still in the broker has spent none of them, a running one
+    is counted on the safe side) and of the records picked before in this pass. Two bookings sent against the
+    same calls would stop half-way, or be sent only to be deferred after their Eduframe calls.
+    """
     budget, throttled = _limits(installation_id)
     _learn_window(queue, budget.get("minutely_reset_at"))
     if throttled and throttled > now:
@@ -167,7 +185,7 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
     picked: list[tuple[int, str]] = []
     for record in _line(installation_id, now)[: slots * 4]:
         calls = booking_calls_estimate(record=record, known_customer=record.known_customer)
-        deferral = budget_deferral(budget, calls=calls, now=now)
+        deferral = budget_deferral(budget, calls=reserved + calls, now=now)
         if deferral is not None:
             _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
             break
@@ -178,6 +196,7 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
             == 1
         ):
             picked.append((record.pk, record.due_trigger or SyncAttempt.Trigger.RETRY))
+            reserved += calls
         if len(picked) >= slots:
             break
     return picked
