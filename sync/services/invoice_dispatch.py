@@ -140,9 +140,23 @@ def _dispatch_locked(queue: TenantQueue, now: datetime, *, limit: int) -> int:
     return len(picked)
 
 
+# Each window's calls as Exact last announced them: what a window that has reset since holds.
+_WINDOW_LIMITS = (("minutely_reset_at", "minutely_limit"), ("daily_reset_at", "daily_limit"))
+_LIMIT_FIELDS = tuple(limit for _, limit in _WINDOW_LIMITS)
+
+
+def _new_windows_hold(budget: dict, calls: int, now: datetime) -> bool:
+    """Whether the windows whose announced reset has passed (counted afresh, at their limit) hold `calls`."""
+    for reset_field, limit_field in _WINDOW_LIMITS:
+        reset, limit = budget.get(reset_field), budget.get(limit_field)
+        if (reset is None or reset <= now) and limit is not None and calls > limit:
+            return False
+    return True
+
+
 def _limits(installation_id: int) -> tuple[dict, datetime | None]:
     """The tenant's stored Exact budget and Eduframe Retry-After, in one query."""
-    fields = {f"exact_connection__{field}": field for field in BUDGET_FIELDS}
+    fields = {f"exact_connection__{field}": field for field in (*BUDGET_FIELDS, *_LIMIT_FIELDS)}
     row = Installation.objects.filter(pk=installation_id).values("eduframe_throttled_until", *fields).first() or {}
     budget = {field: row[key] for key, field in fields.items() if row.get(key) is not None}
     return budget, row.get("eduframe_throttled_until")
@@ -175,7 +189,9 @@ def _pick(
     The budget Exact last announced must hold, besides the record's own calls, those of the tenant's tasks in
     flight (`reserved`: their estimates, whole; a task still in the broker has spent none of them, a running one
     is counted on the safe side) and of the records picked before in this pass. Two bookings sent against the
-    same calls would stop half-way, or be sent only to be deferred after their Eduframe calls.
+    same calls would stop half-way, or be sent only to be deferred after their Eduframe calls. A window whose
+    announced reset has passed holds its limit (the headers tell it); its first booking is sent whatever its
+    estimate, as before.
     """
     budget, throttled = _limits(installation_id)
     _learn_window(queue, budget.get("minutely_reset_at"))
@@ -189,6 +205,8 @@ def _pick(
         if deferral is not None:
             _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
             break
+        if reserved and not _new_windows_hold(budget, reserved + calls, now):
+            break  # a window just reset, and the tasks in flight take it: the first to end dispatches again
         if (
             InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(
                 queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING

@@ -274,3 +274,18 @@ def test_a_task_in_flight_keeps_its_calls_from_the_next_booking_of_its_tenant(
     assert sent_record_ids(sync_delay) == [theirs.pk]
     waiting.refresh_from_db()
     assert waiting.waiting_for == WaitingFor.EXACT_MINUTE
+
+
+def test_a_window_that_has_just_reset_holds_its_limit_not_every_booking_of_the_tenant(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    limits.SYNC_TASKS_PER_TENANT = 2
+    past = timezone.now() - timedelta(seconds=1)  # the stored window is over: the next one holds 6 calls again
+    ExactConnection.objects.filter(installation=installation).update(
+        minutely_remaining=0, minutely_reset_at=past, minutely_limit=6
+    )
+    first, second = _due(installation, minutes=-1), _due(installation)
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [first.pk]  # 5 calls each: one booking, not two, in the new window
+    second.refresh_from_db()
+    assert second.queued_at is None
