@@ -128,11 +128,11 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
 
 def _dispatch_locked(queue: TenantQueue, now: datetime, *, limit: int) -> int:
     """Under the tenant's lock: fill its free slots (counted again here, where no other dispatcher counts)."""
-    in_flight = InvoiceRecord.objects.filter(_in_flight(now), installation_id=queue.installation_id).count()
-    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - in_flight)
+    in_flight = _estimated(InvoiceRecord.objects.filter(_in_flight(now), installation_id=queue.installation_id))
+    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - len(in_flight))
     if slots <= 0:
         return 0
-    picked = _pick(queue.installation_id, now, slots, queue)
+    picked = _pick(queue.installation_id, now, slots, queue, reserved=sum(in_flight))
     if picked:
         TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
     for record_id, trigger in picked:
@@ -140,25 +140,59 @@ def _dispatch_locked(queue: TenantQueue, now: datetime, *, limit: int) -> int:
     return len(picked)
 
 
+# Each window's calls as Exact last announced them: what a window that has reset since holds.
+_WINDOW_LIMITS = (("minutely_reset_at", "minutely_limit"), ("daily_reset_at", "daily_limit"))
+_LIMIT_FIELDS = tuple(limit for _, limit in _WINDOW_LIMITS)
+
+
+def _new_windows_hold(budget: dict, calls: int, now: datetime) -> bool:
+    """Whether the windows whose announced reset has passed (counted afresh, at their limit) hold `calls`."""
+    for reset_field, limit_field in _WINDOW_LIMITS:
+        reset, limit = budget.get(reset_field), budget.get(limit_field)
+        if (reset is None or reset <= now) and limit is not None and calls > limit:
+            return False
+    return True
+
+
 def _limits(installation_id: int) -> tuple[dict, datetime | None]:
     """The tenant's stored Exact budget and Eduframe Retry-After, in one query."""
-    fields = {f"exact_connection__{field}": field for field in BUDGET_FIELDS}
+    fields = {f"exact_connection__{field}": field for field in (*BUDGET_FIELDS, *_LIMIT_FIELDS)}
     row = Installation.objects.filter(pk=installation_id).values("eduframe_throttled_until", *fields).first() or {}
     budget = {field: row[key] for key, field in fields.items() if row.get(key) is not None}
     return budget, row.get("eduframe_throttled_until")
 
 
-def _line(installation_id: int, now: datetime):
-    """The tenant's due records in line, with what the estimate of their calls needs (no JSON columns)."""
+def _with_estimate(records):
+    """Records with what the estimate of their calls needs (no JSON columns)."""
     known = AccountLink.objects.filter(
-        installation_id=installation_id, eduframe_account_id=OuterRef("eduframe_account_id")
+        installation_id=OuterRef("installation_id"), eduframe_account_id=OuterRef("eduframe_account_id")
     )
+    return records.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=Exists(known))
+
+
+def _estimated(records) -> list[int]:
+    """The Exact calls each of these records' bookings may spend."""
+    return [booking_calls_estimate(record=r, known_customer=r.known_customer) for r in _with_estimate(records)]
+
+
+def _line(installation_id: int, now: datetime):
+    """The tenant's due records in line."""
     line = _due(now).filter(installation_id=installation_id).order_by("priority", "due_at", "id")
-    return line.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=Exists(known))
+    return _with_estimate(line)
 
 
-def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -> list[tuple[int, str]]:
-    """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls."""
+def _pick(
+    installation_id: int, now: datetime, slots: int, queue: TenantQueue, *, reserved: int
+) -> list[tuple[int, str]]:
+    """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls.
+
+    The budget Exact last announced must hold, besides the record's own calls, those of the tenant's tasks in
+    flight (`reserved`: their estimates, whole; a task still in the broker has spent none of them, a running one
+    is counted on the safe side) and of the records picked before in this pass. Two bookings sent against the
+    same calls would stop half-way, or be sent only to be deferred after their Eduframe calls. A window whose
+    announced reset has passed holds its limit (the headers tell it); its first booking is sent whatever its
+    estimate, as before.
+    """
     budget, throttled = _limits(installation_id)
     _learn_window(queue, budget.get("minutely_reset_at"))
     if throttled and throttled > now:
@@ -167,10 +201,12 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
     picked: list[tuple[int, str]] = []
     for record in _line(installation_id, now)[: slots * 4]:
         calls = booking_calls_estimate(record=record, known_customer=record.known_customer)
-        deferral = budget_deferral(budget, calls=calls, now=now)
+        deferral = budget_deferral(budget, calls=reserved + calls, now=now)
         if deferral is not None:
             _wait(installation_id, now, queue, deferral.not_before, deferral.waiting_for)
             break
+        if reserved and not _new_windows_hold(budget, reserved + calls, now):
+            break  # a window just reset, and the tasks in flight take it: the first to end dispatches again
         if (
             InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(
                 queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING
@@ -178,6 +214,7 @@ def _pick(installation_id: int, now: datetime, slots: int, queue: TenantQueue) -
             == 1
         ):
             picked.append((record.pk, record.due_trigger or SyncAttempt.Trigger.RETRY))
+            reserved += calls
         if len(picked) >= slots:
             break
     return picked

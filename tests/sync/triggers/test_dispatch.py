@@ -241,3 +241,51 @@ def test_a_retry_time_set_by_the_booking_survives_a_schedule_that_moved_meanwhil
     invoice_task_finished(record_id=record.pk, due_at_seen=seen)
     record.refresh_from_db()
     assert record.due_at == reset
+
+
+def _window_with(installation, calls: int) -> None:
+    reset = timezone.now() + timedelta(seconds=6)
+    ExactConnection.objects.filter(installation=installation).update(minutely_remaining=calls, minutely_reset_at=reset)
+
+
+def test_bookings_sent_in_one_pass_share_the_window_and_are_not_all_sent_against_the_same_calls(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    limits.SYNC_TASKS_PER_TENANT = 3
+    _window_with(installation, 8)  # a new customer's booking needs 5: one fits, not two
+    first, second, third = (_due(installation, minutes=-3 + n) for n in range(3))
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [first.pk]
+    second.refresh_from_db()
+    assert (second.queued_at, second.waiting_for) == (None, WaitingFor.EXACT_MINUTE)
+
+
+def test_a_task_in_flight_keeps_its_calls_from_the_next_booking_of_its_tenant(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    limits.SYNC_TASKS_PER_TENANT = 2
+    _window_with(installation, 8)
+    _due(installation, minutes=-1, queued_at=timezone.now())  # sent, not started: its 5 calls are still to come
+    waiting = _due(installation)
+    other = _tenant()
+    _window_with(other, 8)
+    theirs = _due(other)
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [theirs.pk]
+    waiting.refresh_from_db()
+    assert waiting.waiting_for == WaitingFor.EXACT_MINUTE
+
+
+def test_a_window_that_has_just_reset_holds_its_limit_not_every_booking_of_the_tenant(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    limits.SYNC_TASKS_PER_TENANT = 2
+    past = timezone.now() - timedelta(seconds=1)  # the stored window is over: the next one holds 6 calls again
+    ExactConnection.objects.filter(installation=installation).update(
+        minutely_remaining=0, minutely_reset_at=past, minutely_limit=6
+    )
+    first, second = _due(installation, minutes=-1), _due(installation)
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [first.pk]  # 5 calls each: one booking, not two, in the new window
+    second.refresh_from_db()
+    assert second.queued_at is None
