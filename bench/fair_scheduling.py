@@ -73,7 +73,7 @@ from bench._connect import add_invoices, entries_per_ref, make_tenant, reset_dat
 from bench._workers import broker_depth, clear_queue, process_stats, start_workers, stop_workers  # noqa: E402
 from plugin.models import Installation  # noqa: E402
 from sync.models import InvoiceRecord, SyncAttempt, WebhookEvent  # noqa: E402
-from sync.services.invoice_dispatch import CALLS_ACCOUNT_CHECK, CALLS_NEW_ENTRY, invoices_dispatch  # noqa: E402
+from sync.services.invoice_dispatch import CALLS_NEW_ENTRY, invoices_dispatch  # noqa: E402
 from sync.services.invoice_queue import invoices_enqueue_listed  # noqa: E402
 
 FIRST_DIVISION = 3_000_000
@@ -86,12 +86,10 @@ def shorten_window(exact) -> None:
 
 
 def fresh_capacity_every() -> float:
-    """Seconds per booking the fresh tenant's own budget allows: a known customer's booking spends 3 calls and
-    starts only while the window holds its estimate of 4 (booking_calls_estimate), so a window of `limit` calls
-    books (limit - 4) // 3 + 1 of them. Invoices sent faster than that are a backlog of the tenant's own, which
-    no scheduling can book at once (6 calls a window: one booking every window, not two)."""
-    estimate = CALLS_NEW_ENTRY + CALLS_ACCOUNT_CHECK
-    per_window = max(1, (ARGS.limit - estimate) // CALLS_NEW_ENTRY + 1)
+    """Seconds per booking the fresh tenant's own budget allows: a known customer's booking spends 3 calls
+    (booking_calls_estimate), so a window of `limit` calls books limit // 3 of them. Invoices sent faster than
+    that are a backlog of the tenant's own, which no scheduling can book at once."""
+    per_window = max(1, ARGS.limit // CALLS_NEW_ENTRY)
     return ARGS.window / per_window
 
 

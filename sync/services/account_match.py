@@ -245,6 +245,18 @@ def _admin_link_first_use(client, division: int, link: AccountLink, account_fiel
     return _link_save(link, division, account, Origin.ADMIN, account_fields)
 
 
+def account_calls_ahead(link: AccountLink | None, division: int, account_fields: dict) -> int:
+    """The Exact calls account_ensure will make at least, for the budget check before a booking (its cases)."""
+    known = link is not None and link.exact_account_id and link.exact_division == division and link.origin
+    if link is None or not known:
+        return 2  # search and create (an adopted account costs less: the check only asks for enough)
+    if link.origin == Origin.ADMIN and not link.synced_fingerprint:
+        return 1  # the first use of an administrator's link reads the account
+    if link.origin != Origin.CREATED or link.synced_fingerprint == account_fingerprint(account_fields):
+        return 0
+    return 1 if _changes_since_sent(link, account_fields) else 0
+
+
 def account_ensure(
     *,
     client,

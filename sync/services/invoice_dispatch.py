@@ -35,9 +35,10 @@ logger = logging.getLogger(__name__)
 State, Priority = InvoiceRecord.State, InvoiceRecord.Priority
 
 # Exact calls the cheapest booking of a record needs (see booking_calls_estimate): a record not in Exact yet
-# needs its document, attachment and entry; one already booked at least one call, or none when unchanged.
+# needs its document, attachment and entry, plus a search and a new account for a customer not known yet
+# (a known customer's account costs nothing unless Eduframe changed it: the booking itself checks that, with
+# the account's fields in hand); one already booked at least one call, or none when unchanged.
 CALLS_NEW_ENTRY = 3
-CALLS_ACCOUNT_CHECK = 1
 CALLS_NEW_ACCOUNT = 2
 CALLS_CHANGED_ENTRY = 1
 # A sent task starts well within this with a bounded broker; after it, an unclaimed invoice's task is lost.
@@ -46,11 +47,18 @@ QUEUED_GRACE = timedelta(minutes=2)
 CATCH_UP_TASK_PRIORITY = 9
 
 
-def booking_calls_estimate(*, record: InvoiceRecord, known_customer: bool) -> int:
-    """The Exact calls a booking of this record costs at least: sent only when the budget holds them."""
+def booking_calls_estimate(*, record: InvoiceRecord, known_customer: bool, account_calls: int | None = None) -> int:
+    """The Exact calls a booking of this record costs at least: sent only when the budget holds them.
+
+    `account_calls`: what the account step will cost, when the caller knows (the booking, with the account's
+    fields in hand); else 0 for a known customer (the usual case: unchanged since last sent) and a search and
+    a new account for one not known yet.
+    """
     if record.exact_entry_id:
         return CALLS_CHANGED_ENTRY
-    return CALLS_NEW_ENTRY + (CALLS_ACCOUNT_CHECK if known_customer else CALLS_NEW_ACCOUNT)
+    if account_calls is None:
+        account_calls = 0 if known_customer else CALLS_NEW_ACCOUNT
+    return CALLS_NEW_ENTRY + account_calls
 
 
 def _free(now: datetime) -> Q:

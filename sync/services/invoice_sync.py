@@ -20,6 +20,7 @@ from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
 from sync.eduframe.entities import Invoice
 from sync.errors import FunctionalError, SyncError, TokensUnreadable
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt
+from sync.services.account_match import account_calls_ahead
 from sync.services.booking_errors import ErrorSource, outcome_for
 from sync.services.booking_inputs import lookups_for, plan_for_invoice
 from sync.services.entry_payload import gl_ids_resolve, jsonable
@@ -158,7 +159,8 @@ def _run(booking: Booking) -> None:
         installation=record.installation, eduframe_account_id=plan.eduframe_account_id
     ).first()
     known = link is not None and link.exact_account_id is not None
-    booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known))
+    account_calls = account_calls_ahead(link, booking.division, plan.account.exact_fields())
+    booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known, account_calls=account_calls))
     invoice_entry_book(booking, invoice)
     _booked(booking)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from plugin.models import ExactConnection
 from sync.connections.exact import exact_client_for
 from sync.models import AccountLink, InvoiceRecord
 from sync.services.account_decision import DecisionError, account_decide
@@ -201,3 +205,32 @@ def test_an_adopted_account_turned_into_a_prospect_is_not_changed_but_explained(
     assert "not a customer" in record.fix_hint
     assert _exact_account(world, existing.id)["Status"] == "P"
     assert len(world.division()["accounts"]) == 1
+
+
+def _window_holds(world, calls: int) -> None:
+    reset = timezone.now() + timedelta(seconds=40)
+    ExactConnection.objects.filter(installation=world.installation).update(
+        minutely_remaining=calls, minutely_reset_at=reset
+    )
+
+
+def test_a_known_customer_is_booked_in_a_window_of_three_calls_and_a_changed_one_waits_for_four(world):
+    account = world.account()
+    world.sync(world.invoice([world.item()], account=account))
+    unchanged = world.invoice([world.item()], account=account)
+    _window_holds(world, 3)
+    world.sync(unchanged)
+    assert world.record(unchanged).state == InvoiceRecord.State.BOOKED
+    # Eduframe renamed the customer: its account is written too, so the booking starts only with 4 calls.
+    world.eduframe.rename_account(account["id"], "Noord Consultancy Groep B.V.")
+    changed = world.invoice([world.item()], account=account)
+    _window_holds(world, 3)
+    before = len(world.exact_requests())
+    world.sync(changed)
+    record = world.record(changed)
+    assert (record.state, record.waiting_for) == (InvoiceRecord.State.PENDING, InvoiceRecord.WaitingFor.EXACT_MINUTE)
+    assert world.exact_requests()[before:] == []  # deferred whole, before any call
+    _window_holds(world, 4)
+    world.sync(changed)
+    assert world.record(changed).state == InvoiceRecord.State.BOOKED
+    assert _account_calls(world, before) == ["PUT"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from unittest.mock import patch
+from uuid import uuid4
 
 import pytest
 from django.utils import timezone
 
 from plugin.models import ExactConnection, Installation
 from sync.errors import WAIT_EXACT_MINUTE, DeferredError
-from sync.models import InvoiceRecord, TenantQueue
+from sync.models import AccountLink, InvoiceRecord, TenantQueue
 from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
 from sync.services.invoice_queue import invoice_enqueue, invoices_mark_due
 from tests.factories import ExactConnectionFactory, InstallationFactory, InvoiceRecordFactory
@@ -289,3 +290,15 @@ def test_a_window_that_has_just_reset_holds_its_limit_not_every_booking_of_the_t
     assert sent_record_ids(sync_delay) == [first.pk]  # 5 calls each: one booking, not two, in the new window
     second.refresh_from_db()
     assert second.queued_at is None
+
+
+def test_a_known_customers_booking_is_sent_when_the_window_holds_its_three_calls(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    # Document, attachment and entry: a known customer's account costs nothing unless Eduframe changed it,
+    # which the booking itself checks with the account's fields in hand.
+    _window_with(installation, 3)
+    known = _due(installation, eduframe_account_id=77)
+    AccountLink.objects.create(installation=installation, eduframe_account_id=77, exact_account_id=uuid4())
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [known.pk]
