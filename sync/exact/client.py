@@ -347,22 +347,22 @@ class ExactClient:
         """
         self._honour_rate_limits()
         token = self.access.tokens.token()
-        response = self._send(method, url, token, params, payload, headers)
+        response, limits = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
-            response = self._after_401(method, url, token, params, payload, headers)
+            response, limits = self._after_401(method, url, token, params, payload, headers)
         if response.status_code == 403 and own_refusal:
-            self._record(response)
+            self._record(response, limits)
             raise FunctionalError(exact_message(response) or "403 Forbidden", status=403)
         if response.status_code == 403:
             # Missing rights ("Wrong Division"): every call of this connection would earn the same 403, and
             # each counts toward Exact's 10 errors an hour, so the sync pauses until the administrator acts.
             raise self.access.tokens.refused(_forbidden_message(response))
-        self._record(response)
+        self._record(response, limits)
         if response.is_success:
             return response
         raise error_for(response, method)
 
-    def _after_401(self, method, url, token, params, payload, headers) -> httpx.Response:
+    def _after_401(self, method, url, token, params, payload, headers) -> tuple[httpx.Response, RateLimits]:
         """Exact refused the access token: take a newer one, or refresh as soon as Exact allows it, and retry once.
 
         Only a refused refresh token disconnects the tenant (the token source marks it). A token refused again
@@ -370,13 +370,14 @@ class ExactClient:
         the invoice waits for the next token Exact allows instead of earning more 401s.
         """
         token = self.access.tokens.token(rejected=token)
-        response = self._send(method, url, token, params, payload, headers)
+        response, limits = self._send(method, url, token, params, payload, headers)
         if response.status_code == 401:
-            self._record(response)
+            self._record(response, limits)
             raise self.access.tokens.refused_again(token)
-        return response
+        return response, limits
 
-    def _send(self, method, url, token, params, payload, headers) -> httpx.Response:
+    def _send(self, method, url, token, params, payload, headers) -> tuple[httpx.Response, RateLimits]:
+        """One HTTP exchange, counted on the day's row; the answer and its rate-limit headers (read once)."""
         all_headers = {"Authorization": f"Bearer {token}", "Accept-Language": MESSAGE_LANGUAGE, **(headers or {})}
         content = None
         if payload is not None:
@@ -387,9 +388,9 @@ class ExactClient:
             response = self.http.request(method, url, params=params, content=content, headers=all_headers)
         except httpx.TransportError as exc:
             raise transport_error_for(exc, method) from exc
-        limit = RateLimits.from_headers(response.headers).daily_limit
-        self.access.counter.count(path=url, status=response.status_code, daily_limit=limit)
-        return response
+        limits = RateLimits.from_headers(response.headers)
+        self.access.counter.count(path=url, status=response.status_code, daily_limit=limits.daily_limit)
+        return response, limits
 
     def budget_fits(self, calls: int) -> None:
         """Raise DeferredError, before any call, when the known budget holds fewer than `calls` calls."""
@@ -399,9 +400,9 @@ class ExactClient:
         """Take one call from the connection's budget, shared with the other processes (DeferredError: spent)."""
         self.access.budget.claim()
 
-    def _record(self, response: httpx.Response) -> None:
+    def _record(self, response: httpx.Response, limits: RateLimits) -> None:
         """Hand the rate-limit headers and the last success to the budget (stored where they tell something new)."""
-        changes = RateLimits.from_headers(response.headers).changes()
+        changes = limits.changes()
         if response.is_success:
             changes["last_success_at"] = timezone.now()
         if changes:

@@ -1,4 +1,4 @@
-"""HTTP plumbing of the Exact client: JSON encoding, error and rate-limit parsing (the httpx factory is
+"""HTTP plumbing of the Exact client: JSON encoding, error and rate-limit parsing (the HTTP factory is
 `sync.http_common.make_http_client`)."""
 
 from __future__ import annotations
@@ -108,13 +108,14 @@ class RateLimits:
 
     @classmethod
     def from_headers(cls, headers: httpx.Headers) -> RateLimits:
+        named = dict(headers.items())  # one pass over the headers, names in lower case (each get() is a pass)
         return cls(
-            daily_limit=_int(headers.get("X-RateLimit-Limit")),
-            daily_remaining=_int(headers.get("X-RateLimit-Remaining")),
-            daily_reset_at=_epoch_ms(headers.get("X-RateLimit-Reset")),
-            minutely_limit=_int(headers.get("X-RateLimit-Minutely-Limit")),
-            minutely_remaining=_int(headers.get("X-RateLimit-Minutely-Remaining")),
-            minutely_reset_at=_epoch_ms(headers.get("X-RateLimit-Minutely-Reset")),
+            daily_limit=_int(named.get("x-ratelimit-limit")),
+            daily_remaining=_int(named.get("x-ratelimit-remaining")),
+            daily_reset_at=_epoch_ms(named.get("x-ratelimit-reset")),
+            minutely_limit=_int(named.get("x-ratelimit-minutely-limit")),
+            minutely_remaining=_int(named.get("x-ratelimit-minutely-remaining")),
+            minutely_reset_at=_epoch_ms(named.get("x-ratelimit-minutely-reset")),
         )
 
     def changes(self) -> dict:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sync.errors import AmbiguousError, NotFoundError
 from sync.models import InvoiceRecord
+from sync.services.row_save import row_update
 
 SALES_DOCUMENT_TYPE = 10
 
@@ -60,7 +61,7 @@ def document_ensure(
         fields = {"Subject": document_subject(number), "Type": SALES_DOCUMENT_TYPE, "Account": customer}
         document = _document_create(client, division, fields, look_first=sent_before)
         record.exact_document_id = document_id = document.id
-        record.save(update_fields=["exact_document_id", "updated_at"])
+        row_update(record, ["exact_document_id", "updated_at"])
     file_name = f"{number}.pdf"
     # A document from an earlier attempt may already carry its attachment (the entry was not made yet).
     if not fresh or sent_before:

@@ -34,6 +34,7 @@ from sync.services.entry_write import (
     entry_reverse,
     entry_update,
 )
+from sync.services.row_save import row_update, values_seen
 
 Outcome = SyncAttempt.Outcome
 
@@ -74,6 +75,13 @@ class Booking:
     earlier_sent: frozenset[str] | None = None
     # The invoice's account link as read for the budget check (None: no link yet), used again by the account step.
     account_link: AccountLink | None = None
+    # The record's and the attempt's columns as read or last written: their saves send only what changed.
+    record_seen: dict[str, Any] = field(default_factory=dict)
+    attempt_seen: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.record_seen = self.record_seen or values_seen(self.record)
+        self.attempt_seen = self.attempt_seen or values_seen(self.attempt)
 
     # The Exact writes run only after the plan is made and the Exact client opened: these say so in types.
     @property
@@ -125,7 +133,7 @@ def entry_division(record: InvoiceRecord) -> int:
 def _log_request(booking: Booking, key: str, payload) -> None:
     """Store what we are about to send, committed, before sending it (the trace the dedupe rule reads)."""
     booking.requests[key] = jsonable(payload)
-    booking.attempt.save(update_fields=["request_payload"])
+    row_update(booking.attempt, ["request_payload"], booking.attempt_seen)
 
 
 # The steps whose request an earlier attempt may have sent without hearing the answer.
@@ -152,7 +160,7 @@ def _retire_other_division(booking: Booking) -> None:
         booking.requests["reversal"] = jsonable(reversal)
     record.exact_entry_id = record.exact_document_id = None
     record.booked_payload = None
-    record.save(update_fields=["exact_entry_id", "exact_document_id", "booked_payload", "updated_at"])
+    row_update(record, ["exact_entry_id", "exact_document_id", "booked_payload", "updated_at"], booking.record_seen)
 
 
 def _document(booking: Booking, invoice: Invoice, customer: UUID) -> None:
@@ -217,7 +225,7 @@ def _replace(booking: Booking, current: SalesEntry) -> None:
         booking.requests["reversal"] = jsonable(reversal)
     # Forget the old entry at once (committed), so a failure below never removes or reverses it twice.
     record.exact_entry_id = None
-    record.save(update_fields=["exact_entry_id", "updated_at"])
+    row_update(record, ["exact_entry_id", "updated_at"], booking.record_seen)
     _create(booking)
     booking.outcome = Outcome.UPDATED
     words = f"reversed ({record.number}-R)" if how == "reversed" else "deleted"
@@ -330,7 +338,7 @@ def _update_from_what_we_sent(booking: Booking) -> bool:
             booking.exact_client.update_sales_entry(booking.division, record.exact_entry_id, changes)
     except NotFoundError:
         record.exact_entry_id = None  # removed in Exact by hand: the invoice is booked again
-        record.save(update_fields=["exact_entry_id", "updated_at"])
+        row_update(record, ["exact_entry_id", "updated_at"], booking.record_seen)
         _create(booking)
         return True
     except FunctionalError as error:

@@ -30,6 +30,7 @@ from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_
 from sync.services.invoice_dispatch import booking_calls_estimate
 from sync.services.invoice_entry import Booking, entry_division, invoice_entry_book
 from sync.services.record_fit import fit_text_fields, record_unexpected_failure
+from sync.services.row_save import changed_fields, row_update
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
 # A booked entry is never deleted on a 404 that may only mean "this token may not see invoices".
@@ -97,7 +98,11 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
     finally:
         attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
         attempt.finished_at = timezone.now()
-        attempt.save(update_fields=ATTEMPT_RESULT_FIELDS)
+        # Only what changed since the INSERT or the last request log (the request log is not sent twice); through
+        # save(), whose post_save tallies the finished attempt (monitoring/signals.py).
+        attempt.save(
+            update_fields=[f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS]
+        )
         _close_clients(booking)
     return attempt
 
@@ -252,7 +257,7 @@ def _settle(
     record.waiting_for = InvoiceRecord.WaitingFor.NOTHING
     if state != State.PENDING:
         record.retry_count = 0
-    record_save(record)
+    record_save(booking)
     _finish(booking, outcome, reason)
 
 
@@ -295,7 +300,7 @@ def _fail(booking: Booking, error: SyncError) -> None:
     )
     record.next_retry_at, record.retry_count = result.next_retry_at, result.retry_count
     record.waiting_for = result.waiting_for
-    record_save(record)
+    record_save(booking)
     booking.attempt.error_kind = result.error_kind
     booking.attempt.exact_message = result.exact_message
     _finish(booking, Outcome.FAILED, result.reason)
@@ -306,10 +311,10 @@ def _fail(booking: Booking, error: SyncError) -> None:
         incidents_check_soon(record.installation_id)
 
 
-def record_save(record: InvoiceRecord) -> None:
-    """Save the record but never its claim or schedule fields: those belong to conditional UPDATEs of the
-    lock and of the dispatcher (a request that came in while we worked must not be overwritten)."""
-    skip = {
+# Never saved by a booking: the claim and schedule belong to conditional UPDATEs of the lock and of the
+# dispatcher (a request that came in while we worked must not be overwritten).
+RECORD_SKIP = frozenset(
+    {
         "id",
         "claimed_until",
         "claim_token",
@@ -320,8 +325,15 @@ def record_save(record: InvoiceRecord) -> None:
         "priority",
         "due_trigger",
     }
+)
+
+
+def record_save(booking: Booking) -> None:
+    """Save what the booking changed on its record (never its claim or schedule fields), and `updated_at`."""
+    record = booking.record
     fit_text_fields(record)
-    record.save(update_fields=[f.name for f in record._meta.concrete_fields if f.name not in skip])
+    changed = [name for name in changed_fields(record, booking.record_seen) if name not in RECORD_SKIP]
+    row_update(record, [*changed, "updated_at"], booking.record_seen)
 
 
 def _finish(booking: Booking, outcome: SyncAttempt.Outcome, message: str) -> None:

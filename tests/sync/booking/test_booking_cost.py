@@ -94,15 +94,16 @@ def test_bookings_share_one_pooled_client_per_api_and_keep_its_timeout_and_heade
 
 
 def test_a_shared_client_keeps_no_cookie_one_tenants_answer_set():
+    seen = []
+
     def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
         return httpx.Response(200, headers={"Set-Cookie": "session=tenant-a; Path=/"}, json={}, request=request)
 
     client = http_common.make_http_client(
         "https://api.example", timeout_seconds=5, transport=httpx.MockTransport(answer)
     )
-    client.get("/first")
-    seen = []
-    client._transport = httpx.MockTransport(lambda request: seen.append(request) or httpx.Response(200, json={}))
-    client.get("/second")
-    assert len(client.cookies) == 0
-    assert "cookie" not in seen[0].headers
+    client.request("GET", "/first")
+    client.request("GET", "/second")
+    assert [str(request.url) for request in seen] == ["https://api.example/first", "https://api.example/second"]
+    assert "cookie" not in seen[1].headers

@@ -210,7 +210,7 @@ def test_a_free_text_item_has_no_course(tenant, router):
 def test_it_names_a_planned_course_by_its_dates(tenant, router):
     row = {"id": 4410, "course_id": 812, "start_date": "2025-09-15", "end_date": "2025-09-29", "status": "planned"}
     router.add("GET", "/api/v1/planned_courses/4410", httpx.Response(200, json=row))
-    assert _client(tenant, router).get_planned_course(4410).name == "15 Sep 2025 – 29 Sep 2025"
+    assert _client(tenant, router).get_planned_course(4410).name == "2025-09-15 – 2025-09-29"
 
 
 def test_it_returns_the_next_courses_cursor(tenant, router):
