@@ -9,9 +9,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 from django.core.checks import run_checks
-from django.db import connection as db
 from django.test import Client
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from sync.models import InvoiceRecord
 from sync.worker_signals import tell_whether_the_key_opens_the_tokens
 from tests.factories import ExactConnectionFactory, InvoiceRecordFactory
 from tests.plugin.conftest import connect
+from tests.plugin.stored_tokens import opens, raw_column
 from tests.plugin.test_exact_connect import _authorize, _callback_query
 
 pytestmark = pytest.mark.django_db
@@ -44,20 +44,6 @@ def sent(monkeypatch) -> list[int]:
     records: list[int] = []
     monkeypatch.setattr("sync.tasks.sync_invoice_task.delay", lambda record_id, trigger: records.append(record_id))
     return records
-
-
-def _raw(table: str, column: str, pk: int) -> str:
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
-        return cursor.fetchone()[0]
-
-
-def _opens(key: str, cipher: str) -> bool:
-    try:
-        Fernet(key.encode()).decrypt(cipher.encode())
-    except InvalidToken:
-        return False
-    return True
 
 
 def _waiting(installation, reason: str) -> InvoiceRecord:
@@ -96,7 +82,7 @@ def test_a_web_with_a_wrong_key_does_not_replace_the_connection_the_sync_uses(
     keys, settings, admin, installation, exact_world, sent
 ):
     connection = connect(installation, exact_world)
-    before = _raw("plugin_exactconnection", "refresh_token", connection.pk)
+    before = raw_column("plugin_exactconnection", "refresh_token", connection.pk)
     _started_with(settings, keys.new, admin)
     # A worker holding the right key books with the connection meanwhile.
     ExactConnection.objects.update(last_success_at=timezone.now())
@@ -105,8 +91,8 @@ def test_a_web_with_a_wrong_key_does_not_replace_the_connection_the_sync_uses(
     assert "Nothing was saved: this EduExact server runs with another encryption key than the sync" in (
         response.content.decode()
     )
-    assert _raw("plugin_exactconnection", "refresh_token", connection.pk) == before
-    assert _opens(keys.old, before)
+    assert raw_column("plugin_exactconnection", "refresh_token", connection.pk) == before
+    assert opens(keys.old, before)
 
 
 def test_a_web_with_a_wrong_key_does_not_replace_eduframe_credentials_the_sync_uses(
@@ -117,14 +103,14 @@ def test_a_web_with_a_wrong_key_does_not_replace_eduframe_credentials_the_sync_u
     assert browser.post("/install/?educator=demo-academy", {"token": "demo-token"}).status_code == 302
     installation = Installation.objects.get()
     ExactConnectionFactory(installation=installation)
-    before = _raw("plugin_installation", "eduframe_access_token", installation.pk)
+    before = raw_column("plugin_installation", "eduframe_access_token", installation.pk)
     _started_with(settings, keys.new, browser)
     ExactConnection.objects.update(last_success_at=timezone.now())
     eduframe_sandbox.state.add_token("second-token", ALL_SCOPES)
 
     response = browser.post("/settings/security/eduframe-credentials", {"token": "second-token"}, follow=True)
     assert "Nothing was saved: this EduExact server runs with another encryption key" in response.content.decode()
-    assert _raw("plugin_installation", "eduframe_access_token", installation.pk) == before
+    assert raw_column("plugin_installation", "eduframe_access_token", installation.pk) == before
 
 
 def test_with_the_old_key_lost_reconnecting_exact_books_the_waiting_invoices_at_once(
@@ -140,7 +126,7 @@ def test_with_the_old_key_lost_reconnecting_exact_books_the_waiting_invoices_at_
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.get("/exact/callback", _callback_query(_authorize(admin)))
     assert response.status_code == 302
-    assert _opens(keys.new, _raw("plugin_exactconnection", "refresh_token", connection.pk))
+    assert opens(keys.new, raw_column("plugin_exactconnection", "refresh_token", connection.pk))
     assert sent == [record.pk]
     record.refresh_from_db()
     assert record.due_at <= timezone.now()

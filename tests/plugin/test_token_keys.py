@@ -7,7 +7,7 @@ import hashlib
 import json
 
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection as db
 from django.urls import reverse
@@ -16,24 +16,11 @@ from plugin.crypto import derive_key
 from plugin.models import ExactConnection, Installation
 from sync.models import WebhookEvent
 from tests.factories import ExactConnectionFactory, InstallationFactory
+from tests.plugin.stored_tokens import opens, raw_column
 
 pytestmark = pytest.mark.django_db
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-
-
-def _raw(table: str, column: str, pk: int) -> str:
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
-        return cursor.fetchone()[0]
-
-
-def _opens(key: str, cipher: str) -> bool:
-    try:
-        Fernet(key.encode()).decrypt(cipher.encode())
-    except InvalidToken:
-        return False
-    return True
 
 
 def test_every_key_decrypts_and_the_first_encrypts(settings):
@@ -43,8 +30,8 @@ def test_every_key_decrypts_and_the_first_encrypts(settings):
     assert Installation.objects.get(pk=installation.pk).eduframe_access_token == "secret-token"
     installation.eduframe_refresh_token = "refresh-token"
     installation.save()
-    assert _opens(NEW, _raw("plugin_installation", "eduframe_refresh_token", installation.pk))
-    assert not _opens(OLD, _raw("plugin_installation", "eduframe_refresh_token", installation.pk))
+    assert opens(NEW, raw_column("plugin_installation", "eduframe_refresh_token", installation.pk))
+    assert not opens(OLD, raw_column("plugin_installation", "eduframe_refresh_token", installation.pk))
 
 
 def test_the_command_reencrypts_every_token_with_the_first_key(settings):
@@ -57,7 +44,7 @@ def test_the_command_reencrypts_every_token_with_the_first_key(settings):
         ("plugin_exactconnection", "refresh_token", connection.pk),
         ("plugin_installation", "eduframe_access_token", connection.installation_id),
     ]:
-        assert _opens(NEW, _raw(table, column, pk)), column
+        assert opens(NEW, raw_column(table, column, pk)), column
     settings.TOKEN_ENCRYPTION_KEY = NEW  # the old key dropped: everything still reads
     stored = ExactConnection.objects.select_related("installation").get()
     assert (stored.access_token, stored.refresh_token) == ("a-token", "r-token")
@@ -67,11 +54,11 @@ def test_the_command_reencrypts_every_token_with_the_first_key(settings):
 def test_the_command_names_tokens_no_key_opens_and_leaves_them_as_they_are(settings):
     settings.TOKEN_ENCRYPTION_KEY = OLD
     installation = InstallationFactory()
-    before = _raw("plugin_installation", "eduframe_access_token", installation.pk)
+    before = raw_column("plugin_installation", "eduframe_access_token", installation.pk)
     settings.TOKEN_ENCRYPTION_KEY = NEW
     with pytest.raises(CommandError, match="1 token"):
         call_command("reencrypt_tokens")
-    assert _raw("plugin_installation", "eduframe_access_token", installation.pk) == before
+    assert raw_column("plugin_installation", "eduframe_access_token", installation.pk) == before
 
 
 def test_a_token_written_by_the_earlier_passphrase_scheme_still_decrypts(settings):
@@ -91,10 +78,10 @@ def test_a_token_written_by_the_earlier_passphrase_scheme_still_decrypts(setting
 def test_a_passphrase_is_stretched_with_a_salted_kdf_not_one_sha256(settings):
     settings.TOKEN_ENCRYPTION_KEY = "correct horse battery staple"
     installation = InstallationFactory(eduframe_access_token="t")
-    cipher = _raw("plugin_installation", "eduframe_access_token", installation.pk)
+    cipher = raw_column("plugin_installation", "eduframe_access_token", installation.pk)
     legacy = base64.urlsafe_b64encode(hashlib.sha256(b"correct horse battery staple").digest()).decode()
-    assert not _opens(legacy, cipher)
-    assert _opens(derive_key("correct horse battery staple").decode(), cipher)
+    assert not opens(legacy, cipher)
+    assert opens(derive_key("correct horse battery staple").decode(), cipher)
 
 
 def test_the_key_command_prints_a_usable_key(capsys, settings):
@@ -138,12 +125,12 @@ def test_webhooks_are_still_stored_when_no_key_opens_the_tokens(client, lost_key
     assert WebhookEvent.objects.get().entity_id == 7
 
 
-def test_saving_a_row_keeps_a_token_no_key_opens(settings, lost_key):
-    before = _raw("plugin_installation", "eduframe_access_token", lost_key.pk)
+def test_saving_a_row_keeps_a_token_no_keyopens(settings, lost_key):
+    before = raw_column("plugin_installation", "eduframe_access_token", lost_key.pk)
     installation = Installation.objects.get(pk=lost_key.pk)
     installation.educator_name = "Renamed"
     installation.save()
-    assert _raw("plugin_installation", "eduframe_access_token", lost_key.pk) == before
+    assert raw_column("plugin_installation", "eduframe_access_token", lost_key.pk) == before
     settings.TOKEN_ENCRYPTION_KEY = f"{NEW},{OLD}"  # the key restored: the token opens again
     assert Installation.objects.get(pk=lost_key.pk).eduframe_access_token == "demo-token"
 
