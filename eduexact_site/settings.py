@@ -50,7 +50,10 @@ if not SECRET_KEY:
 TOKEN_ENCRYPTION_KEY = env("TOKEN_ENCRYPTION_KEY", default="")
 if not TOKEN_ENCRYPTION_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEY is required when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEY is required when DEBUG is off. Make one with "
+            "`DEBUG=1 python manage.py generate_encryption_key` (it prints a new Fernet key) and set it."
+        )
     # Development only: a Fernet key derived from SECRET_KEY.
     TOKEN_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 

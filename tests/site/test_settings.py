@@ -31,6 +31,7 @@ def test_it_requires_a_token_encryption_key_when_debug_is_off():
     result = _settings_in_subprocess({"SECRET_KEY": "x" * 50}, "settings.DEBUG")
     assert result.returncode != 0
     assert "TOKEN_ENCRYPTION_KEY is required" in result.stderr
+    assert "DEBUG=1 python manage.py generate_encryption_key" in result.stderr  # how to make the first one
 
 
 def test_it_runs_in_development_on_embedded_defaults():
