@@ -22,6 +22,17 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A test database of this process's own when EDUEXACT_TEST_DB_SUFFIX says so (scripts/test runs two)."""
+    suffix = os.environ.get("EDUEXACT_TEST_DB_SUFFIX")
+    if suffix:
+        # pytest-django's own helper, as it uses for xdist and tox: test_<name>_<suffix>, or the SQLite file's.
+        from pytest_django.fixtures import _set_suffix_to_test_databases
+
+        _set_suffix_to_test_databases(suffix)
+
+
+@pytest.fixture(scope="session")
 def chromium():
     """One headless Debian Chromium for the whole run: Playwright's sync API allows one instance per thread."""
     if not CHROMIUM.exists():
