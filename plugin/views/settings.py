@@ -142,7 +142,7 @@ def backfill_progress_json(request):
 def vat_mapping(request):
     installation = request.installation
     try:
-        rates = list(eduframe_client(installation).invoice_vats())
+        rates = list(eduframe_client(installation).reference.invoice_vats())
         checker = CodeChecker(
             installation=installation,
             connection=connection_get(installation=installation),
