@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 
 from plugin.crypto import is_undecryptable, keys_taken_up_at
-from plugin.models import ExactConnection
+from plugin.models import ExactConnection, Installation
 from plugin.services.token_keys import ENCRYPTED_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,18 @@ def tokens_survey() -> TokenSurvey:
             if closed and isinstance(row, ExactConnection) and row.last_success_at and row.last_success_at > since:
                 survey.used_elsewhere.append(row.installation_id)
     return survey
+
+
+def keys_disagree(*, installation: Installation, connection: ExactConnection | None) -> bool:
+    """Does this process hold another key than the sync, as one installation's pages see it?
+
+    True when this installation's stored tokens are unreadable here and the sync demonstrably reads what this
+    process cannot (`TokenSurvey.used_elsewhere`): a reconnect or new credentials would be refused here
+    (`token_store_check`), so the page asks for the operator's fix instead of the administrator's reconnect. The
+    survey runs only when this installation's tokens are unreadable here: a healthy page costs no extra query.
+    """
+    unreadable = installation.eduframe_tokens_unreadable or (connection is not None and connection.tokens_unreadable)
+    return unreadable and bool(tokens_survey().used_elsewhere)
 
 
 def key_problem(survey: TokenSurvey) -> str:

@@ -40,7 +40,7 @@ def course_list(request):
     cursor = request.GET.get("cursor") or None
     trail = [c for c in request.GET.getlist("back") if c]
     try:
-        courses, next_cursor = eduframe_client(request.installation).courses_page(
+        courses, next_cursor = eduframe_client(request.installation).reference.courses_page(
             search=search or None, cursor=cursor, per_page=PER_PAGE
         )
     except SyncError as exc:
@@ -113,11 +113,11 @@ def eduframe_errors(view):
 @eduframe_errors
 def course_detail(request, course_id: int):
     client = eduframe_client(request.installation)
-    course = _eduframe_get(client.get_course, course_id)
+    course = _eduframe_get(client.reference.get_course, course_id)
     form, done = _override_form(request, scope=CourseOverride.Scope.TEMPLATE, eduframe_id=course.id, name=course.name)
     if done:
         return done
-    editions = list(client.planned_courses_of(course.id))
+    editions = list(client.reference.planned_courses_of(course.id))
     context = {
         "course": course,
         "form": form,
@@ -132,8 +132,8 @@ def course_detail(request, course_id: int):
 @eduframe_errors
 def edition_detail(request, edition_id: int):
     client = eduframe_client(request.installation)
-    edition = _eduframe_get(client.get_planned_course, edition_id)
-    course = _eduframe_get(client.get_course, edition.course_id)
+    edition = _eduframe_get(client.reference.get_planned_course, edition_id)
+    course = _eduframe_get(client.reference.get_course, edition.course_id)
     name = f"{course.name}, {edition.name}"
     form, done = _override_form(
         request, scope=CourseOverride.Scope.EDITION, eduframe_id=edition.id, name=name, course_id=course.id

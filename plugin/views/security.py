@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from plugin.decorators import installation_required
 from plugin.forms import ApiTokenForm
+from plugin.selectors import connection_get
 from plugin.services.admin_sessions import session_sign_out, sessions_active, sessions_sign_out_everywhere
 from plugin.services.audit import audit_entries, audit_record
 from plugin.services.install import (
@@ -18,6 +19,7 @@ from plugin.services.install import (
     credentials_replace,
     webhook_secret_rotate,
 )
+from plugin.services.key_check import keys_disagree
 from plugin.views.install import replace_oauth_start
 
 
@@ -29,6 +31,7 @@ def _page(request, token_form=None, status=200):
         "oauth": bool(settings.EDUFRAME_CLIENT_ID),
         "token_form": token_form or ApiTokenForm(),
         "scopes": SCOPE_CONSEQUENCES,
+        "keys_disagree": keys_disagree(installation=installation, connection=connection_get(installation=installation)),
     }
     return render(request, "plugin/security/security.html", context, status=status)
 

@@ -18,6 +18,7 @@ from plugin.forms import GlobalSettingsForm, VatMappingForm
 from plugin.selectors import connection_get, settings_get, vat_mappings_get, vat_suggestions
 from plugin.services.audit import audit_record, changes_summary
 from plugin.services.exact_checks import CodeChecker, ExactUnavailable
+from plugin.services.key_check import keys_disagree
 from plugin.services.settings_save import (
     GlobalValues,
     global_settings_check,
@@ -66,11 +67,13 @@ def settings_page(request):
         response = _save(request, form)
         if response is not None:
             return response
+    connection = connection_get(installation=installation)
     context = {
         "form": form,
         "alert_form": alert_form,
         "settings_row": row,
-        "connection": connection_get(installation=installation),
+        "connection": connection,
+        "keys_disagree": keys_disagree(installation=installation, connection=connection),
         "backfill": _backfill(installation, row),
     }
     return render(request, "plugin/settings/settings.html", context)
@@ -142,7 +145,7 @@ def backfill_progress_json(request):
 def vat_mapping(request):
     installation = request.installation
     try:
-        rates = list(eduframe_client(installation).invoice_vats())
+        rates = list(eduframe_client(installation).reference.invoice_vats())
         checker = CodeChecker(
             installation=installation,
             connection=connection_get(installation=installation),

@@ -209,11 +209,19 @@ def _call(name: str, args: list):
 
 
 def _compare(op: str, left, right, ci: bool) -> bool:
-    # SQL Server's default collation is case-insensitive; leading spaces still count (padded codes) [U].
-    if ci and isinstance(left, str) and isinstance(right, str):
-        left, right = left.lower(), right.lower()
+    if isinstance(left, str) and isinstance(right, str):
+        left, right = _sql_string(left, ci), _sql_string(right, ci)
     if op in ("eq", "ne"):
         return (left == right) == (op == "eq")
     if left is None or right is None:
         return False
     return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[op]
+
+
+def _sql_string(value: str, ci: bool) -> str:
+    """A string as SQL Server compares it: the shorter one padded with spaces (so trailing spaces never count,
+    'abc ' eq 'abc'), leading spaces significant (Exact's right-aligned account codes [C S5]); case ignored under
+    the default collation (assumed [U]: no source confirms Exact's collation, `filter_case_insensitive` switches it).
+    Only U+0020 is padding: a trailing tab or no-break space still counts."""
+    value = value.rstrip(" ")
+    return value.lower() if ci else value

@@ -1,9 +1,8 @@
 """The Eduframe Admin API client (`{EDUFRAME_BASE_URL}/api/v1`): entities out, our error classes on failure.
 
 Lists use cursor pagination: we ask 100 per page (Drieam's advice) and follow `Link: rel="next"` verbatim.
-Catalog variants, planned courses and courses are cached (on the instance and in the tenant's reference cache)
-and, on a miss, read a list page at a time within a bound (`sync/eduframe/reference.py`), so resolving the
-courses of a catch-up's invoices costs few calls.
+The reference data (catalog variants, planned courses, courses, VAT rates, the VAT-number field) is read through
+`client.reference` (`sync/eduframe/reference_reads.py`), which caches it and reads lists within a bound.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import binascii
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from sync.eduframe import entities as e
 from sync.eduframe.access import EduframeAccess
-from sync.eduframe.reference import COURSES, EDITIONS, VARIANTS, Kind, Listed, Walk
+from sync.eduframe.reference_reads import EduframeReference
 from sync.errors import (
     WAIT_EDUFRAME,
     AmbiguousError,
@@ -54,7 +53,6 @@ SCOPE_PROBES = (
     ("settings:read", "/invoice_vats"),
     ("settings:modify", "/webhooks"),
 )
-_UNSET = object()
 # A background task never waits in place for Eduframe's Retry-After: it is deferred (DeferredError) and the
 # worker takes other work; the tenant's work runs again once the Retry-After has passed.
 BACKGROUND_THROTTLE_WAIT = 0.0
@@ -94,11 +92,8 @@ class EduframeClient:
         self.http, self._owns_http = http_client_for(
             base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS, transport=transport
         )
-        self._cache: dict[str, object] = {}
-        # What a reference cache that keeps nothing (a one-off check) would lose: walks and listed records.
-        self._walks: dict[str, Walk] = {}
-        self._listed: dict[str, Listed] = {}
-        self._vat_slug: object = _UNSET
+        # Variants, editions, courses, VAT rates and the VAT-number field: read and cached over this client.
+        self.reference = EduframeReference(self)
 
     def close(self) -> None:
         if self._owns_http:
@@ -118,7 +113,7 @@ class EduframeClient:
     def get_invoice(self, invoice_id: int) -> e.Invoice | None:
         """Return one invoice with its items, or None when it does not exist (any more)."""
         # Reference: https://developer.eduframe.nl/ (Invoices: GET /invoices/{id})
-        return self._get(f"/invoices/{int(invoice_id)}", e.Invoice, {"include": "invoice_items"})
+        return self.get_record(f"/invoices/{int(invoice_id)}", e.Invoice, {"include": "invoice_items"})
 
     def iter_invoices(self, *, statuses: list[str] | None = None) -> Iterator[e.Invoice]:
         """Yield every invoice, optionally of some statuses (one status per request: the array style varies)."""
@@ -126,7 +121,7 @@ class EduframeClient:
         wanted: list[str | None] = list(statuses or []) or [None]
         for status in wanted:
             params = {"include": "invoice_items", **({"status": status} if status else {})}
-            for row in self._pages("/invoices", params):
+            for row in self.iter_rows("/invoices", params):
                 yield e.Invoice.from_api(row)
 
     def invoices_readable(self) -> bool:
@@ -154,100 +149,12 @@ class EduframeClient:
     def get_account(self, account_id: int) -> e.Account | None:
         """Return one account (with address and custom fields), or None."""
         # Reference: https://developer.eduframe.nl/ (Accounts: GET /accounts/{id})
-        return self._get(f"/accounts/{int(account_id)}", e.Account)
-
-    def vat_number_slug(self) -> str | None:
-        """Return the slug of the account field holding the VAT number (by system_name, else by field type)."""
-        if self._vat_slug is _UNSET:
-            self._vat_slug = self._shared("vat-slug", self._find_vat_number_slug)[0]
-        return self._vat_slug if isinstance(self._vat_slug, str) else None
-
-    def _find_vat_number_slug(self) -> tuple[str | None]:
-        # Reference: https://developer.eduframe.nl/ (Signup questions: GET /signup_questions)
-        rows = [e.SignupQuestion.from_api(r) for r in self._pages("/signup_questions", {"for_type": "account"})]
-        rows = [q for q in rows if q.for_type in ("", "account")]
-        by_name = [q for q in rows if q.system_name == "vat_number"]
-        by_type = [q for q in rows if q.field_type == "vat_number"]
-        chosen = (by_name or by_type)[0] if (by_name or by_type) else None
-        return (chosen.slug if chosen else None,)
-
-    def vat_number_of(self, account: e.Account) -> str | None:
-        """Return the account's VAT number, or None when it has none."""
-        slug = self.vat_number_slug()
-        value = account.custom.get(slug) if slug else None
-        if value is None:
-            return None
-        return str(value).strip() or None
-
-    def invoice_vats(self) -> list[e.InvoiceVat]:
-        """Return the tenant's VAT rates."""
-        return self._shared("invoice-vats", self._read_invoice_vats)
-
-    def invoice_vats_with(self, vat_ids) -> list[e.InvoiceVat]:
-        """Return the tenant's VAT rates; read them again when one of `vat_ids` is newer than the cached list.
-
-        A rate the administrator just created in Eduframe must not send its first invoices to "needs attention"
-        until the cache expires."""
-        rates = self.invoice_vats()
-        known = {rate.id for rate in rates}
-        if all(vat_id is None or vat_id in known for vat_id in vat_ids):
-            return rates
-        return self._shared("invoice-vats", self._read_invoice_vats, fresh=True)
-
-    def _read_invoice_vats(self) -> list[e.InvoiceVat]:
-        # Reference: https://developer.eduframe.nl/ (Invoice VATs: GET /invoice_vats)
-        return [e.InvoiceVat.from_api(row) for row in self._pages("/invoice_vats", {})]
-
-    def get_catalog_variant(self, variant_id: int) -> e.CatalogVariant | None:
-        """Return a catalog variant (a product edition), or None."""
-        # Reference: https://developer.eduframe.nl/ (Catalog: GET /catalog/variants/{id})
-        return self._reference(VARIANTS, variant_id)
-
-    def get_planned_course(self, planned_course_id: int) -> e.PlannedCourse | None:
-        """Return a planned course (a course edition), or None."""
-        # Reference: https://developer.eduframe.nl/ (Planned courses: GET /planned_courses/{id})
-        return self._reference(EDITIONS, planned_course_id)
-
-    def get_course(self, course_id: int) -> e.Course | None:
-        """Return a course (template), or None."""
-        # Reference: https://developer.eduframe.nl/ (Courses: GET /courses/{id})
-        return self._reference(COURSES, course_id)
-
-    def courses_page(
-        self, *, search: str | None = None, cursor: str | None = None, per_page: int = 25
-    ) -> tuple[list[e.Course], str | None]:
-        """Return one page of courses and the cursor of the next page (None on the last)."""
-        # Reference: https://developer.eduframe.nl/ (Courses: GET /courses)
-        params = {
-            "per_page": per_page,
-            **({"search": search} if search else {}),
-            **({"cursor": cursor} if cursor else {}),
-        }
-        response = self._request("GET", "/courses", params=params)
-        rows = self._body(response)
-        next_url = response.links.get("next", {}).get("url")
-        next_cursor = parse_qs(urlsplit(next_url).query).get("cursor", [None])[0] if next_url and rows else None
-        return [e.Course.from_api(row) for row in rows], next_cursor
-
-    def planned_courses_of(self, course_id: int) -> list[e.PlannedCourse]:
-        """Return the editions of a course."""
-        # Reference: https://developer.eduframe.nl/ (Planned courses: GET /courses/{course_id}/planned_courses)
-        return [e.PlannedCourse.from_api(row) for row in self._pages(f"/courses/{int(course_id)}/planned_courses", {})]
-
-    def item_course(self, item: e.InvoiceItem) -> tuple[int | None, int | None]:
-        """Return (course id, planned course id) of an invoice item, via its catalog variant."""
-        if not item.catalog_variant_id:
-            return None, None
-        variant = self.get_catalog_variant(item.catalog_variant_id)
-        if variant is None or variant.variantable_type != "PlannedCourse" or not variant.variantable_id:
-            return None, None
-        planned = self.get_planned_course(variant.variantable_id)
-        return (planned.course_id if planned else None), variant.variantable_id
+        return self.get_record(f"/accounts/{int(account_id)}", e.Account)
 
     def list_webhooks(self) -> list[e.Webhook]:
         """Return the tenant's webhooks."""
         # Reference: https://developer.eduframe.nl/ (Webhooks: GET /webhooks)
-        return [e.Webhook.from_api(row) for row in self._pages("/webhooks", {})]
+        return [e.Webhook.from_api(row) for row in self.iter_rows("/webhooks", {})]
 
     def create_webhook(self, *, url: str, events: list[str]) -> e.Webhook:
         """Register a webhook for these events."""
@@ -278,124 +185,36 @@ class EduframeClient:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _get(self, path: str, entity, params: dict | None = None):
+    def get_record(self, path: str, entity, params: dict | None = None):
+        """One record as `entity`, or None when Eduframe does not know it (404)."""
         try:
             return entity.from_api(self._json("GET", path, params=params))
         except NotFoundError:
             return None
 
-    def _reference(self, kind: Kind, record_id: int):
-        """A variant, edition or course: cached, else from its list's next page (within the bound), else a GET."""
-        path = kind.path(record_id)
-        if path not in self._cache:
-            found = self._stored(kind, path)
-            if found is None:
-                found = self._from_pages(kind, path)
-            if found is None:
-                found = self._shared(path, lambda: self._get(path, kind.entity), fresh=True)
-            self._cache[path] = found
-        return self._cache[path]
+    def iter_rows(self, path: str, params: dict) -> Iterator[dict]:
+        """Yield the rows of every page, following `Link: rel="next"` verbatim."""
+        rows, next_url = self.list_page(path, params)
+        yield from rows
+        while next_url:
+            rows, next_url = self.list_page(next_url)
+            yield from rows
 
-    def _stored(self, kind: Kind, path: str):
-        """The cached record; the first use of a listed one is counted as a GET its walk saved."""
-        listed = self._listed.pop(path, None)
-        value = self.access.cache.get(path)
-        if value is None:
-            value = listed
-        if isinstance(value, Listed):
-            walk = self._walk(kind)
-            walk.saved += 1
-            self._keep_walk(kind, walk)
-            value = value.entity
-            self.access.cache.set(path, value)
-        return value
+    def list_page(self, path_or_next: str, params: dict | None = None) -> tuple[list, str | None]:
+        """One page of a list and the next page's link (None on the last, or after an empty page).
 
-    def _from_pages(self, kind: Kind, path: str):
-        """Fetch the next pages of the kind's list while the walk allows it, until `path` is among them."""
-        walk = self._walk(kind)
-        while walk.may_page():
-            try:
-                rows, next_url = self._list_page(kind, walk.next_url)
-            except FunctionalError:
-                # The list is refused (or sent us elsewhere): the records stay one GET each for this walk.
-                walk.done = True
-                break
-            walk.pages += 1
-            walk.next_url, walk.done = next_url, next_url is None
-            found = self._keep_listed(kind, rows, path)
-            if found is not None:
-                walk.saved += 1
-                self._keep_walk(kind, walk)
-                return found
-        self._keep_walk(kind, walk)
-        return None
-
-    def _list_page(self, kind: Kind, next_url: str | None) -> tuple[list, str | None]:
-        """One page of a kind's list (the first, or the one `next_url` links to) and the next page's link."""
-        if next_url is None:
-            response = self._request("GET", kind.list_path, params={"per_page": PER_PAGE})
+        `path_or_next` is an API path (100 rows a page unless `params` say otherwise) or a next link, followed
+        verbatim."""
+        if path_or_next.startswith("/"):
+            response = self._request("GET", path_or_next, params={"per_page": PER_PAGE, **(params or {})})
         else:
-            response = self._request("GET", next_url)
+            response = self._request("GET", self._checked_link(path_or_next))
         rows = self._body(response)
         if not isinstance(rows, list):
-            raise FunctionalError(f"Eduframe answered {kind.list_path} with something that is not a list.")
-        link = response.links.get("next", {}).get("url")
-        return rows, (self._checked_link(link) if link and rows else None)
-
-    def _keep_listed(self, kind: Kind, rows: list, wanted: str):
-        """Cache a page's usable rows (fresher than what is cached); return the `wanted` record if listed."""
-        found = None
-        for row in filter(kind.usable, rows):
-            path, entity = kind.path(row["id"]), kind.entity.from_api(row)
-            cached = self.access.cache.get(path)
-            if path == wanted:
-                found = entity
-                self.access.cache.set(path, entity)
-            elif cached is None or isinstance(cached, Listed):
-                self._listed[path] = Listed(entity)
-                self.access.cache.set(path, self._listed[path])
-            else:
-                self.access.cache.set(path, entity)  # already used once: refreshed, not counted again
-        return found
-
-    def _walk(self, kind: Kind) -> Walk:
-        key = f"walk:{kind.list_path}"
-        walk = self.access.cache.get(key) or self._walks.get(key)
-        if walk is None or walk.expired(settings.EDUFRAME_REFERENCE_CACHE_SECONDS):
-            walk = Walk()
-        self._walks[key] = walk
-        return walk
-
-    def _keep_walk(self, kind: Kind, walk: Walk) -> None:
-        key = f"walk:{kind.list_path}"
-        self._walks[key] = walk
-        self.access.cache.set(key, walk)
-
-    def _shared(self, key: str, fetch, *, fresh: bool = False):
-        """Reference data (VAT rates, the VAT field, variants, editions) shared by the tasks of a process.
-
-        Each booking would otherwise fetch them again; a few minutes' staleness is harmless for data an
-        administrator rarely changes, and it keeps a batch of bookings far below Eduframe's rate limit.
-        """
-        value = None if fresh else self.access.cache.get(key)
-        if value is None:
-            value = fetch()
-            if value is not None:
-                self.access.cache.set(key, value)
-        return value
-
-    def _pages(self, path: str, params: dict) -> Iterator[dict]:
-        """Yield the rows of every page, following `Link: rel="next"` verbatim."""
-        response = self._request("GET", path, params={"per_page": PER_PAGE, **params})
-        while True:
-            rows = self._body(response)
-            if not isinstance(rows, list):
-                raise FunctionalError(f"Eduframe answered {path} with something that is not a list.")
-            yield from rows
-            next_url = response.links.get("next", {}).get("url")
-            if not next_url or not rows:
-                return
-            response = self._request("GET", self._checked_link(next_url))
+            path = urlsplit(path_or_next).path.split("/api/v1", 1)[-1]
+            raise FunctionalError(f"Eduframe answered {path} with something that is not a list.")
+        next_url = response.links.get("next", {}).get("url")
+        return rows, (next_url if next_url and rows else None)
 
     def _checked_link(self, url: str) -> str:
         """Follow a next link verbatim, but only inside our API (the token must not travel elsewhere)."""

@@ -49,8 +49,11 @@ KEY_LENGTHS = {"code_key": 64, "vat_key": 64, "email_key": 254}
 
 
 def exact_key(value) -> str:
-    """A string as Exact's `eq` compares it: case and trailing spaces ignored (SQL Server collation)."""
-    return str(value or "").rstrip().lower()
+    """A string as Exact's `eq` compares it (SQL Server): trailing spaces and case ignored, leading spaces kept.
+
+    Only the space is padding: a trailing tab or no-break space is part of the value for Exact, as it is for the
+    sandbox (`sandbox/exact/odata_filter.py`), so `rstrip(" ")`, not `rstrip()`."""
+    return str(value or "").rstrip(" ").lower()
 
 
 def new_customers_pending(installation_id: int) -> int:
@@ -175,7 +178,7 @@ def _replace_rows(index: ExactAccountIndex, ids: list[UUID], rows: list[dict]) -
             account_id=account_id,
             timestamp=int(row["Timestamp"]),
             fields={name: row.get(name) for name in ACCOUNT_FIELDS.split(",")},
-            code_key=exact_key(str(row.get("Code") or "").strip())[:64],
+            code_key=exact_key(str(row.get("Code") or "").lstrip(" "))[:64],  # the search pads as stored
             vat_key=exact_key(row.get("VATNumber"))[:64],
             email_key=exact_key(row.get("Email"))[:254],
         )

@@ -48,12 +48,13 @@ def plan_for_invoice(
     mappings = vat_mappings_get(installation=installation)
     # The Exact VAT codes are only needed for rates without a mapping (a cached lookup, usually no call).
     unmapped = any(item.invoice_vat_id not in mappings for item in items)
+    reference = eduframe.reference
     return entry_plan_build(
         invoice=invoice,
         account=account,
-        vat_number=eduframe.vat_number_of(account) or "",
-        vat_rates={rate.id: rate for rate in eduframe.invoice_vats_with({item.invoice_vat_id for item in items})},
-        item_courses={item.id: eduframe.item_course(item) for item in items if item.catalog_variant_id},
+        vat_number=reference.vat_number_of(account) or "",
+        vat_rates={rate.id: rate for rate in reference.invoice_vats_with({item.invoice_vat_id for item in items})},
+        item_courses={item.id: reference.item_course(item) for item in items if item.catalog_variant_id},
         global_settings=global_settings,
         overrides=overrides_get(installation=installation),
         vat_mappings=mappings,

@@ -148,3 +148,37 @@ def test_with_the_old_key_lost_new_eduframe_credentials_book_the_waiting_invoice
     assert response.status_code == 302
     assert Installation.objects.get().eduframe_access_token == "second-token"
     assert sent == [record.pk]
+
+
+KEY_DIFFERS = "This server's TOKEN_ENCRYPTION_KEY differs from the one the stored tokens were saved with."
+OPERATOR_FIX = "The operator of EduExact must fix TOKEN_ENCRYPTION_KEY in this server"
+
+
+def test_a_web_with_a_wrong_key_asks_the_operator_and_offers_no_reconnect_that_would_be_refused(
+    keys, settings, admin, installation, exact_world
+):
+    connect(installation, exact_world)
+    _started_with(settings, keys.new, admin)
+    ExactConnection.objects.update(last_success_at=timezone.now())  # a worker with the right key books meanwhile
+
+    for url in ("/settings/", "/settings/security/"):
+        page = admin.get(url).content.decode()
+        assert KEY_DIFFERS in page, url
+        assert OPERATOR_FIX in page, url
+        assert "Reconnect needed" not in page, url
+        assert "Reconnect Exact Online" not in page, url
+        assert "Replace the sync's Eduframe credentials" not in page, url
+        assert 'action="/settings/security/eduframe-credentials"' not in page, url
+
+
+def test_with_the_old_key_lost_the_pages_still_offer_the_reconnect(keys, settings, admin, installation, exact_world):
+    connect(installation, exact_world)
+    _started_with(settings, keys.new, admin)  # no process has read the stored tokens since: nobody holds the key
+
+    settings_page = admin.get("/settings/").content.decode()
+    assert "Reconnect needed" in settings_page
+    assert "Reconnect Exact Online" in settings_page
+    assert KEY_DIFFERS not in settings_page
+    security_page = admin.get("/settings/security/").content.decode()
+    assert "Reconnect needed" in security_page
+    assert 'action="/settings/security/eduframe-credentials"' in security_page

@@ -77,6 +77,23 @@ def test_accounts_can_be_found_by_email(api):
     assert [row["ID"] for row in rows] == [created["ID"]]
 
 
+def _ids(api, text: str) -> list[str]:
+    return [row["ID"] for row in api.get("crm/Accounts", params={"$filter": text}).json()["d"]["results"]]
+
+
+def test_eq_ignores_trailing_spaces_and_case_but_not_leading_spaces_as_sql_server_compares(api):
+    padded = create_customer(api, Email="finance@acme.example  ", VATNumber="NL001")
+    tabbed = create_customer(api, Email="info@acme.example\t")
+    assert _ids(api, "Email eq 'finance@acme.example'") == [padded["ID"]]
+    assert _ids(api, "Email eq 'FINANCE@Acme.example '") == [padded["ID"]]
+    assert _ids(api, "VATNumber eq 'NL001   '") == [padded["ID"]]
+    assert _ids(api, "Email eq ' finance@acme.example'") == []
+    # Only spaces are padding: a trailing tab is part of the value.
+    assert _ids(api, "Email eq 'info@acme.example'") == []
+    assert _ids(api, "Email eq 'info@acme.example\t'") == [tabbed["ID"]]
+    assert padded["ID"] not in _ids(api, "Email ne 'finance@acme.example' and Classification1 eq null")
+
+
 def test_put_and_delete_answer_204_with_an_empty_body(api):
     created = create_customer(api)
     put = api.put(f"crm/Accounts(guid'{created['ID']}')", json={"City": "Utrecht"})

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from sync.connections.exact import exact_client_for
 from sync.models import ExactAccountIndex, InvoiceRecord
-from sync.services.account_index import FRESH_SECONDS, MIN_NEW_CUSTOMERS
+from sync.services.account_index import FRESH_SECONDS, MIN_NEW_CUSTOMERS, index_find
 
 pytestmark = pytest.mark.django_db
 VAT = "NL000099998B57"
@@ -163,3 +163,22 @@ def test_while_another_process_reads_the_index_a_booking_searches_instead_of_wai
     world.sync(invoices[1])
     assert _calls(world, before).count("GET sync/CRM/Accounts") == 1
     assert ExactAccountIndex.objects.get().reading_until is None
+
+
+def test_the_index_compares_as_exacts_search_does_trailing_spaces_only_case_ignored(world):
+    """The index answers the search's question: for every criterion, the same accounts as `crm/Accounts?$filter`."""
+    _warm(world)
+    stored = ["a@trailing.example  ", "b@tab.example\t", "c@nbsp.example\xa0", " d@leading.example", "E@Case.Example"]
+    for n, email in enumerate(stored):
+        _stranger(world, f"Boekhouding {n}", Email=email)
+    _catch_up(world, _new_accounts(world, MIN_NEW_CUSTOMERS))  # the index is read only for a catch-up
+    client, division = exact_client_for(world.installation), world.settings.division
+    for email in ["a@trailing.example", "b@tab.example", "c@nbsp.example", "d@leading.example", "e@case.example"]:
+        searched = client.find_accounts(division, email=email)
+        indexed = index_find(
+            client, installation_id=world.installation.id, division=division, criteria={"email": email}
+        )
+        assert indexed is not None  # answered by the index, not by falling back to the search
+        assert sorted(a.id for a in indexed) == sorted(a.id for a in searched), email
+    assert [a.name for a in client.find_accounts(division, email="a@trailing.example")] == ["Boekhouding 0"]
+    assert [a.name for a in client.find_accounts(division, email="e@case.example")] == ["Boekhouding 4"]

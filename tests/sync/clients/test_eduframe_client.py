@@ -73,7 +73,7 @@ def test_a_403_names_the_missing_scope(tenant, router):
 def test_a_429_is_retryable_after_retry_after(tenant, router):
     router.add("GET", "/api/v1/invoice_vats", _error(429, "Too many requests", **{"Retry-After": "17"}))
     with pytest.raises(RetryableError) as caught:
-        _client(tenant, router).invoice_vats()
+        _client(tenant, router).reference.invoice_vats()
     assert caught.value.retry_after == 17
 
 
@@ -118,15 +118,15 @@ def test_it_finds_the_vat_number_by_system_name_not_by_slug(tenant, router):
     )
     client = _client(tenant, router)
     account = client.get_account(3307)
-    assert client.vat_number_of(account) == "NL1B01"
+    assert client.reference.vat_number_of(account) == "NL1B01"
 
 
 def test_it_falls_back_to_the_vat_number_field_type(tenant, router):
     q = {"id": 2, "slug": "tax-id", "field_type": "vat_number", "for_type": "account", "system_name": None}
     router.add("GET", "/api/v1/signup_questions", _questions(q))
     client = _client(tenant, router)
-    assert client.vat_number_slug() == "tax-id"
-    assert client.vat_number_slug() == "tax-id"
+    assert client.reference.vat_number_slug() == "tax-id"
+    assert client.reference.vat_number_slug() == "tax-id"
     assert client.calls_made == 1
 
 
@@ -139,8 +139,8 @@ def test_it_resolves_an_items_course_through_its_variant_and_caches_it(tenant, r
     router.add("GET", "/api/v1/planned_courses", httpx.Response(200, json=[EDITION]))
     client = _client(tenant, router)
     item = InvoiceItem(1, "PM", Decimal(1), Decimal(1), 3, 5120)
-    assert client.item_course(item) == (812, 4410)
-    assert client.item_course(item) == (812, 4410)
+    assert client.reference.item_course(item) == (812, 4410)
+    assert client.reference.item_course(item) == (812, 4410)
     assert router.paths() == ["/api/v1/catalog/variants", "/api/v1/planned_courses"]
     assert router.requests[0].url.params["per_page"] == "100"
 
@@ -150,8 +150,8 @@ def test_a_refused_list_leaves_each_record_one_get(tenant, router):
     router.add("GET", "/api/v1/catalog/variants/5120", httpx.Response(200, json=VARIANT))
     router.add("GET", "/api/v1/catalog/variants/5121", httpx.Response(200, json={**VARIANT, "id": 5121}))
     client = _client(tenant, router)
-    assert client.get_catalog_variant(5120).variantable_id == 4410
-    assert client.get_catalog_variant(5121).variantable_id == 4410
+    assert client.reference.get_catalog_variant(5120).variantable_id == 4410
+    assert client.reference.get_catalog_variant(5121).variantable_id == 4410
     assert router.paths() == [
         "/api/v1/catalog/variants",
         "/api/v1/catalog/variants/5120",
@@ -164,7 +164,7 @@ def test_a_listed_row_without_the_field_the_booking_needs_is_not_taken_for_the_r
     router.add("GET", "/api/v1/catalog/variants", httpx.Response(200, json=[bare]))
     router.add("GET", "/api/v1/catalog/variants/5120", httpx.Response(200, json=VARIANT))
     client = _client(tenant, router)
-    assert client.get_catalog_variant(5120).variantable_id == 4410
+    assert client.reference.get_catalog_variant(5120).variantable_id == 4410
     assert router.paths() == ["/api/v1/catalog/variants", "/api/v1/catalog/variants/5120"]
 
 
@@ -191,17 +191,17 @@ def test_a_walk_older_than_the_cache_time_reads_its_list_again(tenant, router, s
     )
     cache = _MemoryCache()
     shared = EduframeAccess(tokens=tenant.tokens, throttle=tenant.throttle, cache=cache)
-    assert EduframeClient(shared, transport=router.transport).get_catalog_variant(5120).variantable_id == 4410
+    assert EduframeClient(shared, transport=router.transport).reference.get_catalog_variant(5120).variantable_id == 4410
     cache.forget("/catalog/variants/5120")  # the record's cache time is over
     later = time.time() + settings.EDUFRAME_REFERENCE_CACHE_SECONDS
     monkeypatch.setattr("sync.eduframe.reference.now", lambda: later)
     # The moved variant comes from the list read again, not from the finished walk's memory (nor a GET).
-    assert EduframeClient(shared, transport=router.transport).get_catalog_variant(5120).variantable_id == 4411
+    assert EduframeClient(shared, transport=router.transport).reference.get_catalog_variant(5120).variantable_id == 4411
     assert router.paths() == ["/api/v1/catalog/variants"] * 2
 
 
 def test_a_free_text_item_has_no_course(tenant, router):
-    assert _client(tenant, router).item_course(InvoiceItem(1, "x", Decimal(1), Decimal(1), 3, None)) == (
+    assert _client(tenant, router).reference.item_course(InvoiceItem(1, "x", Decimal(1), Decimal(1), 3, None)) == (
         None,
         None,
     )
@@ -210,7 +210,7 @@ def test_a_free_text_item_has_no_course(tenant, router):
 def test_it_names_a_planned_course_by_its_dates(tenant, router):
     row = {"id": 4410, "course_id": 812, "start_date": "2025-09-15", "end_date": "2025-09-29", "status": "planned"}
     router.add("GET", "/api/v1/planned_courses/4410", httpx.Response(200, json=row))
-    assert _client(tenant, router).get_planned_course(4410).name == "2025-09-15 – 2025-09-29"
+    assert _client(tenant, router).reference.get_planned_course(4410).name == "2025-09-15 – 2025-09-29"
 
 
 def test_it_returns_the_next_courses_cursor(tenant, router):
@@ -220,7 +220,7 @@ def test_it_returns_the_next_courses_cursor(tenant, router):
         "/api/v1/courses",
         httpx.Response(200, json=[{"id": 1, "name": "PM", "code": "PMB"}], headers={"Link": link}),
     )
-    courses, cursor = _client(tenant, router).courses_page(search="pm")
+    courses, cursor = _client(tenant, router).reference.courses_page(search="pm")
     assert (courses[0].code, cursor) == ("PMB", "eyJpZCI6MjV9")
     assert router.requests[0].url.params["search"] == "pm"
 

@@ -44,37 +44,37 @@ def test_it_reads_an_invoice_its_pdf_and_its_account(eduframe):
     assert client.invoice_pdf(invoice.id).startswith(b"%PDF")
     account = client.get_account(invoice.account_id)
     assert account.name
-    assert client.vat_number_slug() == "btw-nummer"
+    assert client.reference.vat_number_slug() == "btw-nummer"
 
 
 def test_it_finds_the_vat_number_of_accounts_that_have_one(eduframe):
     state, client = eduframe
     row = next(a for a in state.tables["accounts"].values() if a["custom"].get("btw-nummer"))
-    assert client.vat_number_of(client.get_account(row["id"])) == row["custom"]["btw-nummer"].strip()
+    assert client.reference.vat_number_of(client.get_account(row["id"])) == row["custom"]["btw-nummer"].strip()
 
 
 def test_it_resolves_the_course_and_edition_of_an_item(eduframe):
     state, client = eduframe
     invoice = next(i for i in client.iter_invoices() if any(item.catalog_variant_id for item in i.items))
     item = next(item for item in invoice.items if item.catalog_variant_id)
-    course_id, edition_id = client.item_course(item)
+    course_id, edition_id = client.reference.item_course(item)
     edition = state.tables["planned_courses"][edition_id]
     assert edition["course_id"] == course_id
-    assert client.get_course(course_id).name
-    assert edition_id in [p.id for p in client.planned_courses_of(course_id)]
+    assert client.reference.get_course(course_id).name
+    assert edition_id in [p.id for p in client.reference.planned_courses_of(course_id)]
 
 
 def test_it_lists_courses_page_by_page(eduframe):
     _, client = eduframe
-    first, cursor = client.courses_page(per_page=2)
-    second, _ = client.courses_page(per_page=2, cursor=cursor)
+    first, cursor = client.reference.courses_page(per_page=2)
+    second, _ = client.reference.courses_page(per_page=2, cursor=cursor)
     assert len(first) == 2
     assert {c.id for c in first}.isdisjoint({c.id for c in second})
 
 
 def test_it_maps_the_vat_rates(eduframe):
     _, client = eduframe
-    assert sorted(v.percentage for v in client.invoice_vats()) == [0, 9, 21]
+    assert sorted(v.percentage for v in client.reference.invoice_vats()) == [0, 9, 21]
 
 
 def test_it_registers_lists_and_removes_a_webhook(eduframe):
@@ -109,7 +109,7 @@ def test_a_429_is_retryable_after_retry_after(eduframe):
     state, client = eduframe
     state.inject_fault("GET /invoice_vats", "429", seconds=7)
     with pytest.raises(RetryableError) as caught:
-        client.invoice_vats()
+        client.reference.invoice_vats()
     assert caught.value.retry_after == 7
 
 
