@@ -44,12 +44,14 @@ def test_a_report_whose_worker_was_killed_shows_failed_and_runs_again(
         what="the first reconciliation of the installation",
     )
     # Eduframe is slow to list the invoices: the worker is in the middle of the report when it is killed.
-    eduframe_sandbox.state.inject_fault("GET /invoices", "timeout", count=1, seconds=60)
+    slow_list = eduframe_sandbox.state.inject_fault("GET /invoices", "timeout", count=1, seconds=60)
     run = _run_report(admin, period)
     wait_for(
         lambda: ReconciliationRun.objects.get(pk=run.pk).status == Status.RUNNING,
         what="the worker to start the report",
     )
+    # Killed while its list request hangs, not before it is sent: else the slow answer is the second run's.
+    wait_for(lambda: slow_list["remaining"] == 0, what="the report's request for the invoice list")
     first_worker.kill()
 
     celery_workers()  # the restarted worker sees at its start that the report's process is gone
