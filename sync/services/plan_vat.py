@@ -1,7 +1,8 @@
 """VAT of a planned entry: which Exact VAT code stands for an Eduframe VAT rate, and amounts to the cent.
 
 Exact recomputes VAT per line and rounds, so a total can drift a cent from Eduframe's (picqer #662). We send
-`VATAmountFC` on every line and put any rounding difference on one line, so the entry total equals Eduframe's
+`VATAmountFC` on every line with VAT (a zero one is left out: Exact computes it zero too, and refuses any amount on a
+"no VAT" code) and put any rounding difference on one line, so the entry total equals Eduframe's
 `total_incl` exactly.
 """
 
