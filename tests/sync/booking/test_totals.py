@@ -66,7 +66,7 @@ def test_a_rate_mapped_to_a_no_vat_code_is_booked_without_a_vat_amount(world):
     items = [world.item("Cursus", "250.00", vat=world.vat_zero), world.item("Boek", "40.00", vat=world.vat_high)]
     invoice = world.invoice(items)
     attempt = world.sync(invoice)
-    assert attempt.outcome == "created", attempt.error
+    assert attempt.outcome == "created", attempt.message
     entry = world.entry(invoice)
     sent = attempt.request_payload["entry"]["SalesEntryLines"]
     assert "VATAmountFC" not in sent[0]
