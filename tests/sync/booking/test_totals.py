@@ -73,3 +73,20 @@ def test_a_rate_mapped_to_a_no_vat_code_is_booked_without_a_vat_amount(world):
     assert sent[1]["VATAmountFC"] == "8.40"
     assert [line["VATCode"].strip() for line in entry["SalesEntryLines"]] == ["5", "2"]
     assert Decimal(str(entry["AmountFC"])) == Decimal(world.eduframe.get_invoice(invoice["id"])["total_incl"])
+
+
+def test_a_line_moved_to_a_no_vat_code_is_updated_in_place_to_zero_vat(world):
+    VatMapping.objects.filter(installation=world.installation, eduframe_vat_id=world.vat_zero["id"]).update(
+        exact_vat_code="5"
+    )
+    invoice = world.invoice([world.item("Cursus", "250.00", vat=world.vat_high)])
+    world.sync(invoice)
+    item_id = world.eduframe.get_invoice(invoice["id"])["invoice_items"][0]["id"]
+    world.eduframe.edit_invoice(
+        invoice["id"], items=[{**world.item("Cursus", "250.00", vat=world.vat_zero), "id": item_id}]
+    )
+    attempt = world.sync(invoice)
+    assert attempt.outcome == "updated", attempt.message
+    entry = world.entry(invoice)
+    assert [(line["VATCode"].strip(), line["VATAmountFC"]) for line in entry["SalesEntryLines"]] == [("5", 0.0)]
+    assert Decimal(str(entry["AmountFC"])) == Decimal("250.00")
