@@ -26,6 +26,13 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"))
 
+
+def env_str(name: str, default: str) -> str:
+    """A variable's value, or `default` when it is unset or empty: an empty line in `.env` or a compose file
+    (`PUBLIC_URL=`) means "not set", as the contract's defaults are written."""
+    return env(name, default="") or default
+
+
 DEBUG = env.bool("DEBUG", default=False)
 VAR_DIR = Path(env("EDUEXACT_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -57,7 +64,7 @@ if not TOKEN_ENCRYPTION_KEY:
     # Development only: a Fernet key derived from SECRET_KEY.
     TOKEN_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
 
-PUBLIC_URL = env("PUBLIC_URL", default="http://localhost:8000").rstrip("/")
+PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000").rstrip("/")
 _public_host = urlsplit(PUBLIC_URL).hostname or "localhost"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[_public_host, "localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_URL])
@@ -82,10 +89,10 @@ if _proxy_header:
 DJANGO_ADMIN_URL = (env("DJANGO_ADMIN_URL", default="admin/").strip("/") or "admin") + "/"
 
 # External APIs. Exact: unset base URL means the installation's region decides.
-EXACT_CLIENT_ID = env("EXACT_CLIENT_ID", default="eduexact-sandbox")
-EXACT_CLIENT_SECRET = env("EXACT_CLIENT_SECRET", default="sandbox-secret")
+EXACT_CLIENT_ID = env_str("EXACT_CLIENT_ID", "eduexact-sandbox")
+EXACT_CLIENT_SECRET = env_str("EXACT_CLIENT_SECRET", "sandbox-secret")
 EXACT_BASE_URL = env("EXACT_BASE_URL", default="").rstrip("/") or None
-EDUFRAME_BASE_URL = env("EDUFRAME_BASE_URL", default="https://api.eduframe.nl").rstrip("/")
+EDUFRAME_BASE_URL = env_str("EDUFRAME_BASE_URL", "https://api.eduframe.nl").rstrip("/")
 EDUFRAME_CLIENT_ID = env("EDUFRAME_CLIENT_ID", default="") or None
 EDUFRAME_CLIENT_SECRET = env("EDUFRAME_CLIENT_SECRET", default="") or None
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
@@ -105,7 +112,7 @@ EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", d
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # Alert e-mails: EMAIL_URL as django-environ reads it (smtp://user:pass@host:587, smtp+tls://...); unset, the console.
 vars().update(env.email_url_config(env("EMAIL_URL", default="") or "consolemail://"))
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EduExact <eduexact@localhost>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "EduExact <eduexact@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # The local hour after which the daily digest of invoices that need attention is sent.
 ALERT_DIGEST_HOUR = env.int("ALERT_DIGEST_HOUR", default=7)

@@ -28,7 +28,8 @@ def default_redirect_uri() -> str:
     explicit = os.environ.get("SANDBOX_EXACT_REDIRECT_URI")
     if explicit:
         return explicit
-    return os.environ.get("PUBLIC_URL", "http://localhost:8000").rstrip("/") + "/exact/callback"
+    # An empty PUBLIC_URL counts as unset, as in the service's settings.
+    return (os.environ.get("PUBLIC_URL") or "http://localhost:8000").rstrip("/") + "/exact/callback"
 
 
 class ExactState:

@@ -210,6 +210,7 @@ class PlannedCourse:
     start_date: date | None
     end_date: date | None
     status: str
+    named: bool = False  # Eduframe gave the edition a name of its own
 
     @classmethod
     def from_api(cls, row: dict) -> PlannedCourse:
@@ -222,7 +223,23 @@ class PlannedCourse:
             start_date=start,
             end_date=end,
             status=row.get("status") or "",
+            named=bool(row.get("name")),
         )
+
+    @property
+    def link_text(self) -> str:
+        """What its link says (the contract: "by the edition's name or start date"): its own name, else the start
+        date alone, so that the start date one has finds the link exactly."""
+        if self.named or self.start_date is None:
+            return self.name
+        return self.start_date.isoformat()
+
+    @property
+    def until_text(self) -> str:
+        """The last day, shown beside an unnamed edition's link when it differs from the first."""
+        if self.named or not self.end_date or self.end_date == self.start_date:
+            return ""
+        return f"until {self.end_date.isoformat()}"
 
 
 def _edition_name(edition_id: int, start: date | None, end: date | None) -> str:

@@ -41,18 +41,31 @@ def gl_ids_resolve(lookups, plan: EntryPlan) -> tuple[dict[str, UUID], list[Prob
     return ids, problems
 
 
+def with_vat_amount(row: dict, vat_amount) -> dict:
+    """The line with our own VAT amount (totals to the cent), left out when it is zero.
+
+    Exact refuses a VAT amount on a VAT code of the type "no VAT" ("Een btw bedrag is niet toegestaan als u
+    gebruikmaakt van een btw-code van het type "geen btw"", ../shared/reference/exact-online-api.md §3.6), the code
+    exempt education is usually booked on; without one Exact computes round(AmountFC x percentage), which is
+    zero wherever ours is (we round each line the same way).
+    """
+    if vat_amount:
+        row["VATAmountFC"] = vat_amount
+    return row
+
+
 def line_payload(line: PlannedLine, gl_id) -> dict:
-    """One SalesEntryLines row: amounts excluding VAT, and always our own VAT amount (totals to the cent)."""
-    return {
+    """One SalesEntryLines row: amounts excluding VAT, and our own VAT amount unless it is zero."""
+    row = {
         "GLAccount": gl_id,
         "Description": line.description,
         "Quantity": line.quantity,
         "AmountFC": line.amount_fc,
         "VATCode": line.vat_code,
-        "VATAmountFC": line.vat_amount_fc,
         "CostCenter": line.cost_center or None,
         "CostUnit": line.cost_unit or None,
     }
+    return with_vat_amount(row, line.vat_amount_fc)
 
 
 def entry_payload(
@@ -102,16 +115,18 @@ def reversal_payload(entry, *, your_ref: str, entry_date: date) -> dict:
         "YourRef": your_ref,
         "Description": line_description(f"Reversal of {entry.your_ref} (deleted or replaced in Eduframe)"),
         "SalesEntryLines": [
-            {
-                "GLAccount": line.gl_account,
-                "Description": line.description,
-                "Quantity": line.quantity,
-                "AmountFC": -line.amount_fc,
-                "VATCode": line.vat_code or None,
-                "VATAmountFC": -line.vat_amount_fc,
-                "CostCenter": line.cost_center or None,
-                "CostUnit": line.cost_unit or None,
-            }
+            with_vat_amount(
+                {
+                    "GLAccount": line.gl_account,
+                    "Description": line.description,
+                    "Quantity": line.quantity,
+                    "AmountFC": -line.amount_fc,
+                    "VATCode": line.vat_code or None,
+                    "CostCenter": line.cost_center or None,
+                    "CostUnit": line.cost_unit or None,
+                },
+                -line.vat_amount_fc,
+            )
             for line in entry.lines
         ],
     }

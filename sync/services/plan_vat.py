@@ -1,7 +1,8 @@
 """VAT of a planned entry: which Exact VAT code stands for an Eduframe VAT rate, and amounts to the cent.
 
 Exact recomputes VAT per line and rounds, so a total can drift a cent from Eduframe's (picqer #662). We send
-`VATAmountFC` on every line and put any rounding difference on one line, so the entry total equals Eduframe's
+`VATAmountFC` on every line with VAT (a zero one is left out: Exact computes it zero too, and refuses any amount on a
+"no VAT" code) and put any rounding difference on one line, so the entry total equals Eduframe's
 `total_incl` exactly.
 """
 
@@ -39,10 +40,18 @@ def eduframe_percentage(rate) -> Decimal:
     return Decimal(str(rate.percentage)).normalize()
 
 
+# Exact reads a line's AmountFC as the amount including VAT on a code of this type (reference §5.6, `vat/VATCodes`).
+INCLUDING = "I"
+
+
 def codes_with_percentage(rate, vat_codes) -> list:
-    """The Exact VAT codes whose percentage equals the Eduframe rate's: the one matcher for settings and booking."""
+    """The Exact VAT codes whose percentage equals the Eduframe rate's: the one matcher for settings and booking.
+
+    Including codes are no candidates: our lines carry amounts excluding VAT (Eduframe's unit prices), which Exact
+    would read as gross; Exact's Dutch template has both "2" (21% excluding) and "4" (21% including).
+    """
     percentage = eduframe_percentage(rate)
-    return [code for code in vat_codes if exact_percentage(code) == percentage]
+    return [code for code in vat_codes if exact_percentage(code) == percentage and code.type != INCLUDING]
 
 
 def vat_choose(

@@ -28,3 +28,17 @@ def test_an_edition_page_reached_from_its_template_keeps_its_codes(installed):
 def test_the_install_registers_the_webhook_on_eduframe_with_the_public_url(installed):
     webhooks = installed.service.eduframe.state()["webhooks"]
     assert any(w["url"] == installed.webhook_url for w in webhooks), webhooks
+
+
+def test_each_edition_is_linked_from_its_template_by_its_start_date(installed):
+    # Contract: an edition's page is linked from its template's page "by the edition's name or start date";
+    # the demo's editions have no name of their own, so each link is named exactly by its start date.
+    page, service = installed.page, installed.service
+    starts = {edition["id"]: edition["start_date"] for edition in service.eduframe.state()["planned_courses"]}
+    page.goto(installed.filled["course url"])
+    links = page.locator("a[href*='/settings/editions/']")
+    assert links.count() > 1
+    for index in range(links.count()):
+        link = links.nth(index)
+        edition_id = int(link.get_attribute("href").rstrip("/").rsplit("/", 1)[1])
+        assert link.inner_text().strip() == starts[edition_id]

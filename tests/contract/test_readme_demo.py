@@ -48,6 +48,7 @@ def test_scripts_demo_starts_the_service_on_chosen_ports_and_prints_its_url(tmp_
         DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         CELERY_BROKER_URL=f"filesystem://{tmp_path / 'queue'}",
         EDUEXACT_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_ADMIN_URL="/ops-console/",  # the contract's variable: the demo points at the admin where it is
     )
     output = tmp_path / "demo.out"
     with output.open("w") as out:
@@ -60,6 +61,9 @@ def test_scripts_demo_starts_the_service_on_chosen_ports_and_prints_its_url(tmp_
         assert demo.poll() is None, output.read_text()
         assert re.search(rf"Open:\s+{re.escape(url)}", output.read_text())
         assert answers(f"http://127.0.0.1:{port}/healthz")
+        assert re.search(rf"Admin:\s+http://localhost:{port}/ops-console/\s", output.read_text())
+        assert answers(f"http://127.0.0.1:{port}/ops-console/", status=302)
+        assert answers(f"http://127.0.0.1:{port}/admin/", status=404)
         assert answers(f"http://127.0.0.1:{exact_port}/_sandbox/state")
         assert answers(f"http://127.0.0.1:{eduframe_port}/_sandbox/counts")
     finally:

@@ -82,3 +82,17 @@ def test_metrics_are_off_unless_a_token_is_set():
     )
     result = _settings_in_subprocess({"DEBUG": "1", "METRICS_TOKEN": "scrape"}, "settings.METRICS_TOKEN")
     assert result.stdout.strip() == "scrape"
+
+
+def test_an_empty_variable_counts_as_unset_so_the_contracts_default_applies():
+    empty = dict.fromkeys(("PUBLIC_URL", "EDUFRAME_BASE_URL", "EXACT_CLIENT_ID", "EXACT_CLIENT_SECRET"), "")
+    result = _settings_in_subprocess(
+        {"DEBUG": "1", **empty, "DEFAULT_FROM_EMAIL": ""},
+        "settings.PUBLIC_URL, settings.EDUFRAME_BASE_URL, settings.EXACT_CLIENT_ID, settings.EXACT_CLIENT_SECRET, "
+        "settings.DEFAULT_FROM_EMAIL, settings.CSRF_TRUSTED_ORIGINS",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "http://localhost:8000 https://api.eduframe.nl eduexact-sandbox sandbox-secret "
+        "EduExact <eduexact@localhost> ['http://localhost:8000']"
+    )

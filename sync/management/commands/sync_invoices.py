@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from plugin.models import Installation
 from plugin.selectors import settings_get
+from sync.connections.eduframe import eduframe_client
+from sync.errors import SyncError
 from sync.models import InvoiceRecord, SyncAttempt
 from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started
 from sync.services.invoice_preview import invoice_preview
@@ -85,11 +87,25 @@ class Command(BaseCommand):
 
     def _targets(self, installation: Installation, options) -> list[int]:
         if options["invoice"] is not None:
+            self._known_or_refuse(installation, options["invoice"])
             return [options["invoice"]]
         if options["since"] is not None:
             return invoice_ids_since(installation=installation, since=options["since"])
         waiting = InvoiceRecord.objects.filter(installation=installation, state__in=WAITING_STATES)
         return list(waiting.order_by("eduframe_invoice_id").values_list("eduframe_invoice_id", flat=True))
+
+    def _known_or_refuse(self, installation: Installation, eduframe_invoice_id: int) -> None:
+        """Refuse an id neither the sync log nor Eduframe knows (a typo): booking it would record a phantom
+        invoice "deleted in Eduframe". An invoice the log knows goes through, deleted or not."""
+        known = InvoiceRecord.objects.filter(installation=installation, eduframe_invoice_id=eduframe_invoice_id)
+        if known.exists():
+            return
+        try:
+            if eduframe_client(installation).get_invoice(eduframe_invoice_id) is not None:
+                return
+        except SyncError:
+            return  # Eduframe did not say: the booking asks again and records what it hears
+        raise CommandError(f"Eduframe has no invoice {eduframe_invoice_id} for {installation.educator_slug}.")
 
     def _book(self, installation: Installation, eduframe_invoice_id: int) -> None:
         record, _ = InvoiceRecord.objects.get_or_create(

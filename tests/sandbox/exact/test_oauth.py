@@ -90,6 +90,8 @@ def test_the_built_in_clients_redirect_uri_is_public_url_exact_callback_or_the_c
     monkeypatch.delenv("SANDBOX_EXACT_REDIRECT_URI", raising=False)
     monkeypatch.setenv("PUBLIC_URL", "https://eduexact.example/")
     assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["https://eduexact.example/exact/callback"]
+    monkeypatch.setenv("PUBLIC_URL", "")  # empty counts as unset, as in the service's settings
+    assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["http://localhost:8000/exact/callback"]
     monkeypatch.setenv("SANDBOX_EXACT_REDIRECT_URI", "https://other.example/cb")
     assert ExactState().clients["eduexact-sandbox"].redirect_uris == ["https://other.example/cb"]
     answer = http.post("/_sandbox/redirect-uri", json={"redirect_uri": "http://127.0.0.1:8123/exact/callback"})

@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from sync.models import InvoiceRecord
 
@@ -25,6 +26,14 @@ def test_sync_invoices_books_one_invoice_and_creates_its_record(world):
     record = InvoiceRecord.objects.get(eduframe_invoice_id=invoice["id"])
     assert record.state == InvoiceRecord.State.BOOKED
     assert f"invoice {invoice['id']} ({record.number}): Booked - Booked as entry" in output
+
+
+def test_sync_invoices_refuses_an_invoice_id_eduframe_never_had_and_leaves_no_record(world):
+    # An operator's typo must not put a phantom "removed from Exact" invoice in the sync log and sync_status.
+    with pytest.raises(CommandError, match="Eduframe has no invoice 987654321"):
+        _run("sync_invoices", "--invoice", "987654321")
+    assert not InvoiceRecord.objects.filter(eduframe_invoice_id=987654321).exists()
+    assert world.exact_requests() == []
 
 
 def test_sync_invoices_dry_run_prints_the_payload_and_writes_nothing_to_exact(world):

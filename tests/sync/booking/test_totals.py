@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from plugin.models import VatMapping
 from tests.sync.booking.conftest import entry_total
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,37 @@ def test_it_books_a_credit_invoice_with_negative_lines_as_a_credit_entry(world):
     assert [line["AmountFC"] for line in entry["SalesEntryLines"]] == [-595.0, -20.0]
     assert entry_total(entry) == Decimal(invoice["total_incl"]) == Decimal("-744.15")
     assert entry["Type"] == 21
+
+
+def test_a_rate_mapped_to_a_no_vat_code_is_booked_without_a_vat_amount(world):
+    # "Vrijgesteld van btw" (type N), the usual code for exempt education: Exact refuses any VAT amount on it.
+    VatMapping.objects.filter(installation=world.installation, eduframe_vat_id=world.vat_zero["id"]).update(
+        exact_vat_code="5"
+    )
+    items = [world.item("Cursus", "250.00", vat=world.vat_zero), world.item("Boek", "40.00", vat=world.vat_high)]
+    invoice = world.invoice(items)
+    attempt = world.sync(invoice)
+    assert attempt.outcome == "created", attempt.message
+    entry = world.entry(invoice)
+    sent = attempt.request_payload["entry"]["SalesEntryLines"]
+    assert "VATAmountFC" not in sent[0]
+    assert sent[1]["VATAmountFC"] == "8.40"
+    assert [line["VATCode"].strip() for line in entry["SalesEntryLines"]] == ["5", "2"]
+    assert Decimal(str(entry["AmountFC"])) == Decimal(world.eduframe.get_invoice(invoice["id"])["total_incl"])
+
+
+def test_a_line_moved_to_a_no_vat_code_is_updated_in_place_to_zero_vat(world):
+    VatMapping.objects.filter(installation=world.installation, eduframe_vat_id=world.vat_zero["id"]).update(
+        exact_vat_code="5"
+    )
+    invoice = world.invoice([world.item("Cursus", "250.00", vat=world.vat_high)])
+    world.sync(invoice)
+    item_id = world.eduframe.get_invoice(invoice["id"])["invoice_items"][0]["id"]
+    world.eduframe.edit_invoice(
+        invoice["id"], items=[{**world.item("Cursus", "250.00", vat=world.vat_zero), "id": item_id}]
+    )
+    attempt = world.sync(invoice)
+    assert attempt.outcome == "updated", attempt.message
+    entry = world.entry(invoice)
+    assert [(line["VATCode"].strip(), line["VATAmountFC"]) for line in entry["SalesEntryLines"]] == [("5", 0.0)]
+    assert Decimal(str(entry["AmountFC"])) == Decimal("250.00")

@@ -31,3 +31,33 @@ def test_the_settings_suggestion_and_the_booking_pick_the_same_code(percentage, 
 
     assert suggested == expected
     assert (chosen.code or None) == expected
+
+
+def test_an_including_code_of_the_same_percentage_is_no_candidate_for_a_net_line():
+    # Exact reads a line's AmountFC as gross on an including ("I") code; we send net amounts, so a division with
+    # "2" (21% excluding) and "4" (21% including), as Exact's Dutch template has, still maps 21% to "2".
+    codes = [*CODES, VatCode("4", "BTW hoog incl.", Decimal("0.21"), "I", "S")]
+    rate = InvoiceVat(3, "21%", Decimal("21.0"), True)
+    assert vat_choose(vat_id=rate.id, rate=rate, mappings={}, sales_vat_codes=codes, division=1).code == "2"
+    assert vat_suggestions(rates=[rate], vat_codes=codes) == {rate.id: "2"}
+
+
+@pytest.mark.django_db
+def test_a_division_with_an_including_code_books_the_rate_on_the_excluding_one(world, exact_sandbox):
+    from sandbox.exact.division import DEFAULT_VAT_CODES
+    from tests.sync.booking.conftest import DIVISION
+
+    including = {
+        "Code": "4",
+        "Description": "BTW hoog incl.",
+        "Percentage": 0.21,
+        "Type": "I",
+        "VATTransactionType": "S",
+    }
+    exact_sandbox.state.seed_division(DIVISION, "Test Academy B.V.", vat_codes=[*DEFAULT_VAT_CODES, including])
+    invoice = world.invoice([world.item("Cursus", "100.00")])
+    attempt = world.sync(invoice)
+    assert attempt.outcome == "created", attempt.message
+    entry = world.entry(invoice)
+    assert [line["VATCode"].strip() for line in entry["SalesEntryLines"]] == ["2"]
+    assert Decimal(str(entry["AmountFC"])) == Decimal("121.00")
