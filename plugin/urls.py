@@ -10,6 +10,7 @@ urlpatterns = [
     path("exact/callback", exact.callback, name="exact-callback"),
     path("settings/", settings.settings_page, name="settings"),
     path("settings/progress", settings.backfill_progress_json, name="backfill-progress"),
+    path("settings/sync-from-estimate", settings.sync_from_estimate_json, name="sync-from-estimate"),
     path("settings/exact/connect", exact.connect, name="exact-connect"),
     path("settings/exact/division", exact.division, name="exact-division"),
     path("settings/exact/disconnect", exact.disconnect, name="exact-disconnect"),

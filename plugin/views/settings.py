@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -89,7 +90,12 @@ def _save_alerts(request, alert_form) -> bool:
 
 
 def _save(request, form):
-    """Check against Exact, confirm a `Sync from` further back, save; None means: show the form again."""
+    """Check against Exact, save; None means: show the form again.
+
+    A `Sync from` further back takes effect at once, as the Eduframe article has administrators do once the first
+    days look right; its cost was shown beside the field as the date was picked (`sync_from_estimate_json`), and
+    the saved message says it again.
+    """
     values = GlobalValues(**form.cleaned_data)
     try:
         problems = global_settings_check(installation=request.installation, values=values)
@@ -100,15 +106,16 @@ def _save(request, form):
         form.add_error(field, message)
     if problems:
         return None
-    if sync_from_moves_back(installation=request.installation, new_date=values.sync_from):
-        if request.POST.get("confirmed") != "yes":
-            return _confirm_sync_from(request, form, values)
+    moved_back = _moved_back_text(request.installation, values.sync_from)
     before = _stored(settings_get(installation=request.installation))
     global_settings_save(installation=request.installation, values=values)
     summary = changes_summary(_labelled(form, before), _labelled(form, form.cleaned_data))
     audit_record(request=request, action="Settings saved", summary=summary)
-    messages.success(request, "Settings saved. Invoices that needed attention are tried again.")
+    messages.success(request, " ".join(filter(None, ["Settings saved.", moved_back, RETRIED])))
     return redirect("settings")
+
+
+RETRIED = "Invoices that needed attention are tried again."
 
 
 def _labelled(form, values: dict) -> dict:
@@ -116,14 +123,41 @@ def _labelled(form, values: dict) -> dict:
     return {form.fields[name].label or name: values.get(name) for name in form.fields if name in values}
 
 
-def _confirm_sync_from(request, form, values):
+def _moved_back_text(installation, new_date: date | None) -> str:
+    """What moving `Sync from` back to `new_date` adds, in words; "" when it does not move back."""
+    if new_date is None or not sync_from_moves_back(installation=installation, new_date=new_date):
+        return ""
     try:
-        estimate = sync_from_estimate(installation=request.installation, new_date=values.sync_from)
+        estimate = sync_from_estimate(installation=installation, new_date=new_date)
     except SyncError as exc:
-        messages.error(request, f"The effect of the new Sync from could not be estimated: {exc.message}")
-        return None
-    context = {"form": form, "values": values, "estimate": estimate}
-    return render(request, "plugin/settings/confirm_sync_from.html", context)
+        return f"Sync from moved back to {new_date:%-d %b %Y}; what it adds could not be estimated: {exc.message}"
+    return f"Sync from moved back to {new_date:%-d %b %Y}: {_estimate_words(estimate)}"
+
+
+def _estimate_words(estimate) -> str:
+    days = estimate.days_of_budget
+    return (
+        f"{estimate.invoices_added} more invoice{'s' if estimate.invoices_added != 1 else ''} to book, "
+        f"about {estimate.exact_calls} Exact Online calls ({days} day{'s' if days != 1 else ''} of the daily budget)."
+    )
+
+
+@require_http_methods(["GET"])
+@installation_required
+def sync_from_estimate_json(request):
+    """What a `Sync from` further back would add, asked by the settings page as the administrator picks a date."""
+    try:
+        new_date = date.fromisoformat(request.GET.get("sync_from", ""))
+    except ValueError:
+        return JsonResponse({"text": ""})
+    if not sync_from_moves_back(installation=request.installation, new_date=new_date):
+        return JsonResponse({"text": ""})
+    try:
+        estimate = sync_from_estimate(installation=request.installation, new_date=new_date)
+    except SyncError as exc:
+        return JsonResponse({"text": f"What moving Sync from back adds could not be estimated: {exc.message}"})
+    text = f"Saving moves Sync from back to {new_date:%-d %b %Y}: {_estimate_words(estimate)}"
+    return JsonResponse({"text": text, **dataclasses.asdict(estimate)})
 
 
 def _backfill(installation, row):

@@ -153,3 +153,36 @@ def test_a_newcomer_books_an_invoice_breaks_a_setting_and_fixes_it(page, world, 
     screenshot("courses")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
     screenshot("settings")
+
+
+def test_an_earlier_sync_from_shows_what_it_adds_before_saving_and_takes_effect_at_once(page, world):
+    """As the Eduframe article has it: a few days first, then Sync from further back; the cost is shown first."""
+    from datetime import datetime
+
+    from plugin.models import GlobalSettings
+
+    url = world["url"]
+    state = world["eduframe"]
+    month_ago = date.today() - timedelta(days=30)
+    with state.clock.frozen_at(
+        datetime.combine(month_ago, datetime.min.time()).replace(hour=10, tzinfo=state.clock.tz)
+    ):
+        for name in ("Delta Opleidingen", "Polder Academie"):
+            account = state.add_account(name)
+            line = {"name": "Course", "units": 1, "unit_price": "100.00", "invoice_vat_id": world["vats"]["high"]["id"]}
+            with state.webhooks_suppressed():
+                state.add_invoice(account["id"], [line], status="open")
+    install_and_connect(page, url)
+    fill_settings(page)
+
+    earlier = date.today() - timedelta(days=60)
+    estimate = page.locator("#sync-from-estimate")
+    expect(estimate).to_be_hidden()
+    page.get_by_label("Sync from", exact=True).fill(earlier.isoformat())
+    page.get_by_label("Sync from", exact=True).dispatch_event("change")
+    expect(estimate).to_contain_text(f"Saving moves Sync from back to {earlier:%-d %b %Y}: 2 more invoices to book")
+    expect(estimate).to_contain_text("Exact Online calls")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text(f"Sync from moved back to {earlier:%-d %b %Y}: 2 more invoices to book")).to_be_visible()
+    installation = GlobalSettings.objects.get(installation__educator_slug="demo-academy")
+    assert installation.sync_from == earlier

@@ -77,9 +77,6 @@ def hostile_installed(hostile_service, chromium) -> Service:
         values = {"Division": str(HOSTILE_DIVISION), "Sync from": today, "Ledger code": LEDGER, "Journal code": JOURNAL}
         _fill_by_label(page, values)
         page.get_by_role("button", name="Save settings").click()
-        confirm = page.get_by_role("button", name="Yes, book them")
-        if confirm.count():
-            confirm.click()
         expect(page.get_by_text("Settings saved.")).to_be_visible()
     finally:
         context.close()

@@ -87,27 +87,46 @@ def test_it_says_so_when_exact_cannot_be_reached(admin, installation, connected,
     assert GlobalSettings.objects.get(installation=installation).ledger_code == "8000"
 
 
-def test_it_asks_for_confirmation_before_moving_sync_from_back(admin, installation, connected, eduframe_world):
-    earlier = (date.today() - timedelta(days=90)).isoformat()
-    page = admin.post("/settings/", settings_values(sync_from=earlier)).content.decode()
-    assert "Book older invoices too?" in page
-    assert "Invoices added" in page
-    assert "Exact Online calls" in page
-    assert "Days of the daily budget" in page
-    assert GlobalSettings.objects.get(installation=installation).sync_from != date.fromisoformat(earlier)
+@pytest.fixture
+def two_invoices_before_sync_from(installation, eduframe_world):
+    """Two open invoices dated today in Eduframe, while Sync from is tomorrow: moving it back adds them."""
+    state = eduframe_world.state
+    vat = state.add_vat("21%", "21.0")
+    item = {"name": "Course", "units": 1, "unit_price": "100.00", "invoice_vat_id": vat["id"]}
+    for name in ("Delta", "Polder"):
+        state.add_invoice(state.add_account(name)["id"], [item], status="open")
+    GlobalSettings.objects.filter(installation=installation).update(sync_from=date.today() + timedelta(days=1))
+    return state
 
 
-def test_it_moves_sync_from_back_once_confirmed(
-    admin, installation, connected, eduframe_world, monkeypatch, django_capture_on_commit_callbacks
+def test_moving_sync_from_back_takes_effect_at_once_and_says_what_it_adds(
+    admin, installation, connected, two_invoices_before_sync_from, monkeypatch, django_capture_on_commit_callbacks
 ):
     started = []
     monkeypatch.setattr("sync.tasks.reconcile_installation_task.delay", lambda *args: started.append(args))
-    earlier = (date.today() - timedelta(days=90)).isoformat()
+    earlier = date.today() - timedelta(days=90)
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post("/settings/", {**settings_values(sync_from=earlier), "confirmed": "yes"})
-    assert response.status_code == 302
-    assert GlobalSettings.objects.get(installation=installation).sync_from.isoformat() == earlier
-    assert started == [(installation.pk, earlier)]
+        response = admin.post("/settings/", settings_values(sync_from=earlier.isoformat()), follow=True)
+    assert GlobalSettings.objects.get(installation=installation).sync_from == earlier
+    assert started == [(installation.pk, earlier.isoformat())]
+    page = response.content.decode()
+    assert f"Settings saved. Sync from moved back to {earlier:%-d %b %Y}: 2 more invoices to book, about" in page
+    assert "day of the daily budget)" in page
+
+
+def test_the_estimate_of_an_earlier_sync_from_is_asked_before_saving(
+    admin, installation, connected, two_invoices_before_sync_from
+):
+    earlier = date.today() - timedelta(days=90)
+    answer = admin.get("/settings/sync-from-estimate", {"sync_from": earlier.isoformat()}).json()
+    assert answer["invoices_added"] == 2
+    assert answer["exact_calls"] > 0
+    assert answer["text"].startswith(f"Saving moves Sync from back to {earlier:%-d %b %Y}: 2 more invoices to book")
+    assert GlobalSettings.objects.get(installation=installation).sync_from == date.today() + timedelta(days=1)
+    # A later date, or no date, adds nothing: nothing to say.
+    later = (date.today() + timedelta(days=5)).isoformat()
+    assert admin.get("/settings/sync-from-estimate", {"sync_from": later}).json() == {"text": ""}
+    assert admin.get("/settings/sync-from-estimate", {"sync_from": "not a date"}).json() == {"text": ""}
 
 
 def test_it_shows_the_backfill_progress(admin, installation, connected):
