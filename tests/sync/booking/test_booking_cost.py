@@ -76,11 +76,20 @@ def test_the_task_around_a_booking_frees_its_slot_and_dispatches_within_its_quer
     assert len(sends) == 1  # the waiting invoice's task, sent after the commit
 
 
-def test_bookings_share_one_pooled_client_per_api_and_keep_its_timeout_and_headers(world, empty_pool):
+def test_bookings_share_one_pooled_client_per_api_and_keep_its_timeout_and_headers(
+    world, empty_pool, exact_sandbox, eduframe_sandbox
+):
+    connections_before = exact_sandbox.connections_accepted, eduframe_sandbox.connections_accepted
     with patch.object(http_common, "make_http_client", wraps=http_common.make_http_client) as built:
         for _ in range(3):
             assert world.sync(world.invoice([world.item()])).outcome == SyncAttempt.Outcome.CREATED
     assert built.call_count == 2  # one for Exact, one for Eduframe, for all three bookings
+    # ... and one kept-alive connection each for the three bookings' requests (at least 5 Exact, 3 Eduframe each)
+    opened = (
+        exact_sandbox.connections_accepted - connections_before[0],
+        eduframe_sandbox.connections_accepted - connections_before[1],
+    )
+    assert opened == (1, 1)
     client = exact_client_for(world.installation)
     client.close()  # a booking's close leaves the pooled client open for the next one
     assert client.http is http_common.shared_http_client(client.base_url, timeout_seconds=settings.HTTP_TIMEOUT_SECONDS)
