@@ -100,15 +100,18 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
         attempt.finished_at = timezone.now()
         # Only what changed since the INSERT or the last request log (the request log is not sent twice); through
         # save(), whose post_save tallies the finished attempt (monitoring/signals.py).
-        attempt.save(
-            update_fields=[f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS]
-        )
-        _close_clients(booking)
+        try:
+            attempt.save(
+                update_fields=[f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS]
+            )
+        finally:
+            _close_clients(booking)
     return attempt
 
 
 def _close_clients(booking: Booking) -> None:
-    """Release the connections of this booking's HTTP clients: a worker books thousands of invoices."""
+    """Release the connections of this booking's HTTP clients (a worker books thousands of invoices); the Exact
+    client writes its calls' day counts as it closes."""
     for client in (booking.eduframe, booking.exact):
         if client is not None:
             client.close()
@@ -137,7 +140,7 @@ def _run(booking: Booking) -> None:
     if skip:
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
     booking.source = ErrorSource.EXACT
-    booking.exact = exact_client_for(record.installation)
+    booking.exact = exact_client_for(record.installation, counts_at_close=True)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
         installation=record.installation,
@@ -228,7 +231,7 @@ def _invoice_gone(booking: Booking) -> None:
     if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
     booking.source = ErrorSource.EXACT
-    booking.exact = exact_client_for(record.installation)
+    booking.exact = exact_client_for(record.installation, counts_at_close=True)
     how, reversal = entry_remove(booking.exact, entry_division(record), record.exact_entry_id, record.number)
     booking.requests["reversal"] = jsonable(reversal)
     words = {

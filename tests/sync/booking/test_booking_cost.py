@@ -15,16 +15,16 @@ from django.utils import timezone
 
 from sync import http_common
 from sync.connections.exact import exact_client_for
-from sync.models import InvoiceRecord, SyncAttempt, TenantQueue
+from sync.models import ExactCallDay, InvoiceRecord, SyncAttempt, TenantQueue
 from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
 
 # A known customer's invoice: the claim, the attempt, the reads of settings, connection, VAT mapping, overrides,
 # lookups (one read names every list's stored copy, its parsed form kept by the process) and account link (read once,
 # for the budget check and the account step; the budget is checked against the connection as read), whether an
-# earlier attempt sent anything (one read), three Exact calls (each: its budget take and its day's count; the
-# rate-limit headers only when they tell more than the take), the request log before each write, the record and
-# attempt at the end, the tally, the release (savepoints included).
-BOOKING_QUERIES = 27
+# earlier attempt sent anything (one read), three Exact calls (each: its budget take; the rate-limit headers only
+# when they tell more than the take), the request log before each write, the record and attempt at the end, the
+# tally, the calls' day count (one UPDATE as the Exact client closes), the release (savepoints included).
+BOOKING_QUERIES = 25
 # The task around it: the due moment read at its start, the slot freed, the dispatcher's run that sends the
 # tenant's next invoice (slots, tenants in turn, the tenant's lock, budget, line, the send, its turn).
 TASK_QUERIES = BOOKING_QUERIES + 13
@@ -74,6 +74,16 @@ def test_the_task_around_a_booking_frees_its_slot_and_dispatches_within_its_quer
     record.refresh_from_db()
     assert (record.state, record.queued_at, record.due_at) == ("booked", None, None)
     assert len(sends) == 1  # the waiting invoice's task, sent after the commit
+
+
+def test_every_exact_call_of_a_booking_is_on_the_day_row_when_it_ends_also_when_it_fails(world):
+    booked = world.sync(world.invoice([world.item()]))
+    world.exact.inject_fault("salesentry/SalesEntries", "500", count=1)
+    failed = world.sync(world.invoice([world.item()]))
+    assert (booked.outcome, failed.outcome) == (SyncAttempt.Outcome.CREATED, SyncAttempt.Outcome.FAILED)
+    day = ExactCallDay.objects.get(installation=world.installation)
+    assert day.calls == booked.exact_calls + failed.exact_calls  # the refused call included
+    assert day.calls == sum(1 for r in world.exact.request_log if r["path"].startswith("/api/v1/") and r["division"])
 
 
 def test_bookings_share_one_pooled_client_per_api_and_keep_its_timeout_and_headers(
