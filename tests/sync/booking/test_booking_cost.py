@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sync import http_common
 from sync.connections.exact import exact_client_for
-from sync.models import ExactCallDay, InvoiceRecord, SyncAttempt, TenantQueue
+from sync.models import AccountLink, ExactCallDay, InvoiceRecord, SyncAttempt, TenantQueue
 from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
 
 # A known customer's invoice: the claim, the attempt, the reads of settings, connection, VAT mapping, overrides,
@@ -55,6 +55,39 @@ def test_a_known_customers_invoice_is_booked_within_its_queries(world, django_as
         attempt = world.sync(invoice)
     assert attempt.outcome == SyncAttempt.Outcome.CREATED
     assert attempt.exact_calls == 3
+
+
+# A new customer's invoice (lookups warm): the same reads, the account search and creation (two Exact calls more, each
+# with its budget take), the link made once (read by the booking for its budget check, not read again) and saved with
+# the account, the account index's question (is it fresh, are enough new customers waiting to read it).
+NEW_CUSTOMER_QUERIES = 33
+
+
+def test_a_new_customers_invoice_is_booked_within_its_queries(world, django_assert_max_num_queries):
+    world.sync(world.invoice([world.item()]))  # warms the lookups
+    invoice = world.invoice([world.item()], account=world.account("Zuid Groep B.V.", email="zuid@example.com"))
+    world.record(invoice)
+    with django_assert_max_num_queries(NEW_CUSTOMER_QUERIES):
+        attempt = world.sync(invoice)
+    assert attempt.outcome == SyncAttempt.Outcome.CREATED
+    assert attempt.exact_calls == 5
+
+
+def test_a_link_another_process_made_after_the_bookings_read_is_used_not_doubled(world, monkeypatch):
+    from sync.services import invoice_sync
+
+    account = world.account("Oost B.V.", email="oost@example.com")
+    ahead = invoice_sync.account_calls_ahead
+
+    def another_process_links_meanwhile(link, division, fields):
+        AccountLink.objects.create(installation=world.installation, eduframe_account_id=account["id"])
+        return ahead(link, division, fields)
+
+    monkeypatch.setattr(invoice_sync, "account_calls_ahead", another_process_links_meanwhile)
+    attempt = world.sync(world.invoice([world.item()], account=account))
+    assert attempt.outcome == SyncAttempt.Outcome.CREATED
+    (link,) = AccountLink.objects.filter(installation=world.installation, eduframe_account_id=account["id"])
+    assert link.exact_account_id is not None
 
 
 def test_the_task_around_a_booking_frees_its_slot_and_dispatches_within_its_queries(
