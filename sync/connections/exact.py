@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from plugin.models import ExactConnection, Installation
+from sync.compiled_read import CompiledRead
 from sync.connections import exact_budget, exact_tokens, lookup_memo
 from sync.errors import AuthError, TokensUnreadable
 from sync.exact.access import ExactAccess
@@ -107,12 +108,16 @@ def exact_client(
     return ExactClient(access, transport=transport)
 
 
+# Read by every booking: compiled once (sync/compiled_read.py).
+_CONNECTION = CompiledRead(lambda installation_id: ExactConnection.objects.filter(installation_id=installation_id)[:1])
+
+
 def exact_client_for(
     installation: Installation, *, transport: httpx.BaseTransport | None = None, counts_at_close: bool = False
 ) -> ExactClient:
     """The client of the installation's connection, or AuthError when there is none usable. `counts_at_close`:
     the calls' day counts are written when the client closes (a booking, which always closes it)."""
-    connection = ExactConnection.objects.filter(installation=installation).first()
+    connection = next(iter(_CONNECTION.rows(installation.pk)), None)
     if connection is None:
         raise AuthError(NOT_CONNECTED)
     if connection.tokens_unreadable:

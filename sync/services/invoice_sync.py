@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
+from sync.compiled_read import CompiledRead
 from sync.connections.eduframe import eduframe_client
 from sync.connections.exact import exact_client_for
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
@@ -84,7 +85,7 @@ ATTEMPT_RESULT_FIELDS = [
 
 
 def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
-    record = InvoiceRecord.objects.select_related("installation").get(pk=record_id)
+    record = record_read(record_id)
     attempt = SyncAttempt.objects.create(invoice=record, trigger=trigger, request_payload={})
     booking = Booking(record=record, attempt=attempt)
     try:
@@ -107,6 +108,26 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
         finally:
             _close_clients(booking)
     return attempt
+
+
+# The booking's first read, by id: compiled once (sync/compiled_read.py).
+_RECORD = CompiledRead(lambda pk: InvoiceRecord.objects.select_related("installation").filter(pk=pk))
+
+
+# The customer's link, read once per booking (budget check and account step).
+_LINK = CompiledRead(
+    lambda installation_id, eduframe_account_id: AccountLink.objects.filter(
+        installation_id=installation_id, eduframe_account_id=eduframe_account_id
+    ).order_by("pk")[:1]
+)
+
+
+def record_read(record_id: int) -> InvoiceRecord:
+    """The record with its installation (DoesNotExist when it is gone)."""
+    found = _RECORD.rows(record_id)
+    if not found:
+        raise InvoiceRecord.DoesNotExist(f"InvoiceRecord {record_id} does not exist.")
+    return found[0]
 
 
 def _close_clients(booking: Booking) -> None:
@@ -163,9 +184,7 @@ def _run(booking: Booking) -> None:
         return _needs_attention(booking, problems)
     # Started only when the budget holds the whole booking: a half-made booking pays again to find its parts.
     # Read once: the account step uses the same link (the known customer's booking reads no other row for it).
-    booking.account_link = link = AccountLink.objects.filter(
-        installation=record.installation, eduframe_account_id=plan.eduframe_account_id
-    ).first()
+    booking.account_link = link = next(iter(_LINK.rows(record.installation_id, plan.eduframe_account_id)), None)
     known = link is not None and link.exact_account_id is not None
     account_calls = account_calls_ahead(link, booking.division, plan.account.exact_fields())
     booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known, account_calls=account_calls))
