@@ -20,14 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
 
-# Stand-ins for the parameters while the statement is built: found again by value among the compiled params.
-_STAND_INS = tuple(-7_310_000_001 - n for n in range(8))
+# Stand-ins for the parameters while the statement is built, found again by value among the compiled params:
+# positive and within a 32-bit column's range, since Django compiles a lookup outside a field's range to "no rows".
+_STAND_INS = tuple(2_047_483_001 + n for n in range(8))
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ class CompiledRead(Generic[M]):
 
     def _compile(self, queryset: models.QuerySet[M], count: int) -> _Compiled:
         compiler = queryset.query.get_compiler(using=queryset.db)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet as error:
+            raise ValueError("A stand-in is outside the range of a field it filters") from error
         positions = tuple(params.index(stand_in) for stand_in in _STAND_INS[:count])
         known_related = getattr(queryset, "_known_related_objects", None)  # set by related managers only
         if compiler.annotation_col_map or known_related or len(set(positions)) != count:

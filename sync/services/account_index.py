@@ -33,6 +33,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from sync.compiled_read import CompiledRead
 from sync.errors import FunctionalError, RetryableError
 from sync.exact.client import ACCOUNT_FIELDS
 from sync.exact.entities import ExactAccount
@@ -86,9 +87,17 @@ def index_is_fresh(index: ExactAccountIndex | None, now=None) -> bool:
     return bool(index and index.complete and index.refreshed_at and index.refreshed_at > fresh_since)
 
 
+# Read by every new customer's booking: compiled once (sync/compiled_read.py).
+_INDEX = CompiledRead(
+    lambda installation_id, division: ExactAccountIndex.objects.filter(
+        installation_id=installation_id, division=division
+    ).order_by("pk")[:1]
+)
+
+
 def index_find(client, *, installation_id: int, division: int, criteria: dict) -> list[ExactAccount] | None:
     """The accounts matching any of `criteria` (code, vat_number, email) from the index, or None: search Exact."""
-    index = ExactAccountIndex.objects.filter(installation_id=installation_id, division=division).first()
+    index = next(iter(_INDEX.rows(installation_id, division)), None)
     if not index_is_fresh(index):
         # Reading costs calls: only worth it for enough customers to come.
         pending = new_customers_pending(installation_id)

@@ -31,7 +31,7 @@ from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_
 from sync.services.invoice_dispatch import booking_calls_estimate
 from sync.services.invoice_entry import Booking, entry_division, invoice_entry_book
 from sync.services.record_fit import fit_text_fields, record_unexpected_failure
-from sync.services.row_save import changed_fields, row_update
+from sync.services.row_save import changed_fields, row_save, row_update
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
 # A booked entry is never deleted on a 404 that may only mean "this token may not see invoices".
@@ -99,12 +99,10 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
     finally:
         attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
         attempt.finished_at = timezone.now()
-        # Only what changed since the INSERT or the last request log (the request log is not sent twice); through
-        # save(), whose post_save tallies the finished attempt (monitoring/signals.py).
+        # Only what changed since the INSERT or the last request log (the request log is not sent twice); with the
+        # save signals, whose post_save tallies the finished attempt (monitoring/signals.py).
         try:
-            attempt.save(
-                update_fields=[f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS]
-            )
+            row_save(attempt, [f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS])
         finally:
             _close_clients(booking)
     return attempt

@@ -119,6 +119,15 @@ def test_every_exact_call_of_a_booking_is_on_the_day_row_when_it_ends_also_when_
     assert day.calls == sum(1 for r in world.exact.request_log if r["path"].startswith("/api/v1/") and r["division"])
 
 
+def test_a_booking_is_tallied_once_by_its_final_save(world):
+    from monitoring.models import Tally
+    from monitoring.services.booking_tally import BOOKING
+
+    world.sync(world.invoice([world.item()]))
+    world.sync(world.invoice([world.item()]))
+    assert sum(Tally.objects.filter(name=BOOKING).values_list("count", flat=True)) == 2
+
+
 def test_bookings_share_one_pooled_client_per_api_and_keep_its_timeout_and_headers(
     world, empty_pool, exact_sandbox, eduframe_sandbox
 ):
