@@ -197,11 +197,13 @@ def main() -> int:
     queries, clients = QueryCounter(), ClientCounter()
 
     exact_before, eduframe_before = exact_calls(exact), eduframe_calls(eduframe)
+    connections_before = exact_server.connections_accepted + eduframe_server.connections_accepted
     with connection.execute_wrapper(queries):
         seconds, cpu, own_cpu, outcomes = book_all(record_ids, "command")
     first_exact, first_eduframe = exact_calls(exact) - exact_before, eduframe_calls(eduframe) - eduframe_before
     exact_by_endpoint, eduframe_by_endpoint = endpoint_counts(exact, eduframe, 0, eduframe_before)
     first_queries, first_clients, first_client_seconds = queries.count, clients.count, clients.seconds
+    first_connections = exact_server.connections_accepted + eduframe_server.connections_accepted - connections_before
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     states = Counter(InvoiceRecord.objects.filter(installation=installation).values_list("state", flat=True).iterator())
@@ -238,6 +240,10 @@ def main() -> int:
     print(f"  Exact calls per booked invoice:    {first_exact / max(booked, 1):.2f}")
     print(f"  Eduframe calls per invoice:        {first_eduframe / n:.2f}  ({first_eduframe} in all)")
     print(f"  DB queries per invoice:            {first_queries / n:.1f}")
+    print(
+        f"  TCP connections opened:            {first_connections} for {first_exact + first_eduframe} requests "
+        "(the simulators keep connections alive, as Exact and Eduframe do)"
+    )
     print(
         f"  httpx clients built per invoice:   {first_clients / n:.2f}, "
         f"{1000 * first_client_seconds / max(first_clients, 1):.1f} ms each "

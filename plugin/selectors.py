@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plugin.models import CourseOverride, GlobalSettings, Installation
+from sync.compiled_read import CompiledRead
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,20 @@ NONE = Resolved("", "")
 
 def settings_get(*, installation: Installation) -> GlobalSettings:
     """Return the installation's global settings row, creating an empty one on first use."""
+    found = _SETTINGS.rows(installation.pk)  # every booking reads them: compiled once (sync/compiled_read.py)
+    if found:
+        return found[0]
     row, _ = GlobalSettings.objects.get_or_create(installation=installation)
     return row
 
 
+_SETTINGS = CompiledRead(lambda installation_id: GlobalSettings.objects.filter(installation_id=installation_id))
+_OVERRIDES = CompiledRead(lambda installation_id: CourseOverride.objects.filter(installation_id=installation_id))
+
+
 def overrides_get(*, installation: Installation) -> dict[tuple[str, int], CourseOverride]:
     """All overrides of an installation keyed by (scope, eduframe id): one query for a whole invoice."""
-    return {(o.scope, o.eduframe_id): o for o in CourseOverride.objects.filter(installation=installation)}
+    return {(o.scope, o.eduframe_id): o for o in _OVERRIDES.rows(installation.pk)}
 
 
 def _first(field: str, *rows: tuple[str, CourseOverride | None]) -> Resolved:

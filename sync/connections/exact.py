@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from plugin.models import ExactConnection, Installation
+from sync.compiled_read import CompiledRead
 from sync.connections import exact_budget, exact_tokens, lookup_memo
 from sync.errors import AuthError, TokensUnreadable
 from sync.exact.access import ExactAccess
@@ -53,6 +54,10 @@ class StoredBudget:
     # The budget as read with the connection (a client is built from a connection just read), until this budget
     # takes a call: a booking checks it before its first call, and reading the row again would tell the same.
     _as_read: dict[str, Any] | None = None
+    # The day counts of a booking's calls, written together when its client closes (one UPDATE instead of one
+    # per call; a worker killed mid-booking loses that booking's few counts, never a call of the budget above,
+    # which every call still takes at once). None: each call is counted as it is answered.
+    counts_kept: exact_budget.DayCounts | None = None
 
     def __post_init__(self) -> None:
         self._as_read = {name: getattr(self.connection, name) for name in exact_budget.BUDGET_FIELDS}
@@ -71,12 +76,22 @@ class StoredBudget:
             exact_budget.limits_record(self.connection, news, lower_only=lower_only)
 
     def count(self, *, path: str, status: int, daily_limit: int | None) -> None:
-        exact_budget.call_count(self.connection, path=path, status=status, daily_limit=daily_limit)
+        if self.counts_kept is None:
+            exact_budget.call_count(self.connection, path=path, status=status, daily_limit=daily_limit)
+        else:
+            exact_budget.call_tally(self.counts_kept, path=path, status=status, daily_limit=daily_limit)
+
+    def flush(self) -> None:
+        if self.counts_kept:
+            counts, self.counts_kept = self.counts_kept, {}
+            exact_budget.calls_write(self.connection, counts)
 
 
-def exact_access(connection: ExactConnection, *, transport: httpx.BaseTransport | None = None) -> ExactAccess:
-    """What an ExactClient needs of a stored connection."""
-    budget = StoredBudget(connection)
+def exact_access(
+    connection: ExactConnection, *, transport: httpx.BaseTransport | None = None, counts_at_close: bool = False
+) -> ExactAccess:
+    """What an ExactClient needs of a stored connection (`counts_at_close`: see StoredBudget.counts_kept)."""
+    budget = StoredBudget(connection, counts_kept={} if counts_at_close else None)
     return ExactAccess(
         base_url=exact_base_url(connection.base_url),
         tokens=StoredTokens(connection, transport),
@@ -85,21 +100,31 @@ def exact_access(connection: ExactConnection, *, transport: httpx.BaseTransport 
     )
 
 
-def exact_client(connection: ExactConnection, *, transport: httpx.BaseTransport | None = None) -> ExactClient:
+def exact_client(
+    connection: ExactConnection, *, transport: httpx.BaseTransport | None = None, counts_at_close: bool = False
+) -> ExactClient:
     """The client of a stored connection (the transport, when given, also serves its token refreshes)."""
-    return ExactClient(exact_access(connection, transport=transport), transport=transport)
+    access = exact_access(connection, transport=transport, counts_at_close=counts_at_close)
+    return ExactClient(access, transport=transport)
 
 
-def exact_client_for(installation: Installation, *, transport: httpx.BaseTransport | None = None) -> ExactClient:
-    """The client of the installation's connection, or AuthError when there is none usable."""
-    connection = ExactConnection.objects.filter(installation=installation).first()
+# Read by every booking: compiled once (sync/compiled_read.py).
+_CONNECTION = CompiledRead(lambda installation_id: ExactConnection.objects.filter(installation_id=installation_id)[:1])
+
+
+def exact_client_for(
+    installation: Installation, *, transport: httpx.BaseTransport | None = None, counts_at_close: bool = False
+) -> ExactClient:
+    """The client of the installation's connection, or AuthError when there is none usable. `counts_at_close`:
+    the calls' day counts are written when the client closes (a booking, which always closes it)."""
+    connection = next(iter(_CONNECTION.rows(installation.pk)), None)
     if connection is None:
         raise AuthError(NOT_CONNECTED)
     if connection.tokens_unreadable:
         raise TokensUnreadable(exact_tokens.UNREADABLE_MESSAGE, exact=True)
     if not connection.is_usable:
         raise AuthError(connection.last_error or NEEDS_RECONNECT)
-    return exact_client(connection, transport=transport)
+    return exact_client(connection, transport=transport, counts_at_close=counts_at_close)
 
 
 @dataclass

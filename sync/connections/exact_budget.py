@@ -10,7 +10,8 @@ the work goes back to the database until then, and the worker books another tena
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
@@ -29,6 +30,8 @@ __all__ = [
     "budget_claim",
     "budget_deferral",
     "call_count",
+    "call_tally",
+    "calls_write",
     "limits_record",
     "limits_worth_storing",
 ]
@@ -124,44 +127,80 @@ def _budget_row(connection: ExactConnection) -> dict:
 _DIVISION_IN_PATH = re.compile(r"^/api/v1/(\d+)/")
 
 
-def call_count(connection: ExactConnection, *, path: str, status: int, daily_limit: int | None = None) -> None:
-    """Count one answered call on the day row of its division (one UPDATE; an INSERT on the day's first call).
+@dataclass
+class DayCount:
+    """Answered calls of one division on one day, not written yet: calls, 429s among them, the last known limit."""
 
-    Calls without a division in the path (`/api/v1/current/Me`) are not counted: there are a few per connect.
-    """
+    calls: int = 0
+    rate_limited: int = 0
+    daily_limit: int | None = None
+
+    def add(self, *, status: int, daily_limit: int | None) -> None:
+        self.calls += 1
+        self.rate_limited += int(status == 429)
+        if daily_limit is not None:
+            self.daily_limit = daily_limit
+
+
+# (division, day) -> its calls not written yet.
+DayCounts = dict[tuple[int, date], DayCount]
+
+
+def call_tally(counts: DayCounts, *, path: str, status: int, daily_limit: int | None = None) -> None:
+    """Add one answered call to `counts` (see calls_write). Calls without a division in the path
+    (`/api/v1/current/Me`) are not counted: there are a few per connect."""
     match = _DIVISION_IN_PATH.match(path)
-    if match is None or connection.installation_id is None:
+    if match is None:
         return
-    key = {"installation_id": connection.installation_id, "division": int(match.group(1)), "day": timezone.localdate()}
-    if _count_on_day_row(key, rate_limited=int(status == 429), daily_limit=daily_limit):
+    key = (int(match.group(1)), timezone.localdate())
+    counts.setdefault(key, DayCount()).add(status=status, daily_limit=daily_limit)
+
+
+def call_count(connection: ExactConnection, *, path: str, status: int, daily_limit: int | None = None) -> None:
+    """Count one answered call on the day row of its division at once (one UPDATE; an INSERT on the day's first)."""
+    counts: DayCounts = {}
+    call_tally(counts, path=path, status=status, daily_limit=daily_limit)
+    calls_write(connection, counts)
+
+
+def calls_write(connection: ExactConnection, counts: DayCounts) -> None:
+    """Add counted calls to their day rows: one UPDATE per division and day (an INSERT on the day's first call)."""
+    if connection.installation_id is None:
         return
-    try:
-        with transaction.atomic():
-            ExactCallDay.objects.create(**key, calls=1, rate_limited=int(status == 429), daily_limit=daily_limit)
-    except IntegrityError:
-        # Another process made the day's row meanwhile.
-        _count_on_day_row(key, rate_limited=int(status == 429), daily_limit=daily_limit)
+    for (division, day), count in counts.items():
+        key = {"installation_id": connection.installation_id, "division": division, "day": day}
+        if _count_on_day_row(key, count):
+            continue
+        try:
+            with transaction.atomic():
+                ExactCallDay.objects.create(
+                    **key, calls=count.calls, rate_limited=count.rate_limited, daily_limit=count.daily_limit
+                )
+        except IntegrityError:
+            # Another process made the day's row meanwhile.
+            _count_on_day_row(key, count)
 
 
 def _count_sql() -> str:
     table = ExactCallDay._meta.db_table
     # Column names of our own only, no input: the values go as parameters. An unknown limit keeps the stored one.
     return (
-        f"UPDATE {table} SET calls = calls + 1, rate_limited = rate_limited + %s, "  # noqa: S608
+        f"UPDATE {table} SET calls = calls + %s, rate_limited = rate_limited + %s, "  # noqa: S608
         "daily_limit = COALESCE(%s, daily_limit) WHERE installation_id = %s AND division = %s AND day = %s"
     )
 
 
-# Written once, like the take: every Exact call runs it, and the ORM would build it again each time.
+# Written once, like the take: the ORM would build it again each time.
 _COUNT_SQL = _count_sql()
 
 
-def _count_on_day_row(key: dict[str, Any], *, rate_limited: int, daily_limit: int | None) -> bool:
-    """Add one call to the day's row; False when the row does not exist yet."""
+def _count_on_day_row(key: dict[str, Any], count: DayCount) -> bool:
+    """Add the calls to the day's row; False when the row does not exist yet."""
     db = connections[ExactCallDay.objects.db]
     params = [
-        rate_limited,
-        daily_limit,
+        count.calls,
+        count.rate_limited,
+        count.daily_limit,
         key["installation_id"],
         key["division"],
         db.ops.adapt_datefield_value(key["day"]),

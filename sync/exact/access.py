@@ -48,6 +48,10 @@ class CallCounter(Protocol):
 
     def count(self, *, path: str, status: int, daily_limit: int | None) -> None: ...
 
+    def flush(self) -> None:
+        """Write the counts kept so far (a counter may keep a booking's counts until its client closes)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ExactAccess:

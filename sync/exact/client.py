@@ -69,8 +69,11 @@ class ExactClient:
         )
 
     def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
+        try:
+            self.access.counter.flush()
+        finally:
+            if self._owns_http:
+                self.http.close()
 
     def __enter__(self) -> ExactClient:
         return self

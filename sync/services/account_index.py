@@ -29,10 +29,11 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from sync.compiled_read import CompiledRead
 from sync.errors import FunctionalError, RetryableError
 from sync.exact.client import ACCOUNT_FIELDS
 from sync.exact.entities import ExactAccount
@@ -57,19 +58,30 @@ def exact_key(value) -> str:
 
 
 def new_customers_pending(installation_id: int) -> int:
-    """Eduframe accounts without an Exact account that have pending invoices: the searches the index saves."""
-    linked = AccountLink.objects.filter(
-        installation_id=installation_id,
-        eduframe_account_id=OuterRef("eduframe_account_id"),
-        exact_account_id__isnull=False,
+    """Eduframe accounts without an Exact account that have pending invoices: the searches the index saves.
+
+    Asked by every new customer's booking outside a fresh index: written once as SQL, since the ORM builds
+    this query (a DISTINCT under a COUNT, an EXISTS) at about a millisecond of CPU, ten times its run.
+    """
+    db = connections[InvoiceRecord.objects.db]
+    with db.cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [installation_id, InvoiceRecord.State.PENDING, installation_id])
+        return cursor.fetchone()[0]
+
+
+def _pending_sql() -> str:
+    records, links = InvoiceRecord._meta.db_table, AccountLink._meta.db_table
+    # Table names of our own only, no input: the values go as parameters. A record without an Eduframe account
+    # counts as one customer, as DISTINCT counts NULL once.
+    return (
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT r.eduframe_account_id FROM {records} r "  # noqa: S608
+        "WHERE r.installation_id = %s AND r.state = %s AND r.due_at IS NOT NULL AND r.exact_entry_id IS NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {links} l WHERE l.installation_id = %s "
+        "AND l.eduframe_account_id = r.eduframe_account_id AND l.exact_account_id IS NOT NULL)) pending"
     )
-    pending = InvoiceRecord.objects.filter(
-        installation_id=installation_id,
-        state=InvoiceRecord.State.PENDING,
-        due_at__isnull=False,
-        exact_entry_id__isnull=True,
-    )
-    return pending.exclude(Exists(linked)).order_by().values("eduframe_account_id").distinct().count()
+
+
+_PENDING_SQL = _pending_sql()
 
 
 def index_is_fresh(index: ExactAccountIndex | None, now=None) -> bool:
@@ -78,9 +90,17 @@ def index_is_fresh(index: ExactAccountIndex | None, now=None) -> bool:
     return bool(index and index.complete and index.refreshed_at and index.refreshed_at > fresh_since)
 
 
+# Read by every new customer's booking: compiled once (sync/compiled_read.py).
+_INDEX = CompiledRead(
+    lambda installation_id, division: ExactAccountIndex.objects.filter(
+        installation_id=installation_id, division=division
+    ).order_by("pk")[:1]
+)
+
+
 def index_find(client, *, installation_id: int, division: int, criteria: dict) -> list[ExactAccount] | None:
     """The accounts matching any of `criteria` (code, vat_number, email) from the index, or None: search Exact."""
-    index = ExactAccountIndex.objects.filter(installation_id=installation_id, division=division).first()
+    index = next(iter(_INDEX.rows(installation_id, division)), None)
     if not index_is_fresh(index):
         # Reading costs calls: only worth it for enough customers to come.
         pending = new_customers_pending(installation_id)

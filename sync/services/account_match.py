@@ -20,6 +20,8 @@ import json
 import re
 from uuid import UUID
 
+from django.db import IntegrityError, transaction
+
 from sync.errors import AmbiguousError, FunctionalError, NeedsDecision, NotFoundError
 from sync.models import AccountLink
 from sync.services.account_index import index_find, index_forget
@@ -265,13 +267,19 @@ def account_ensure(
     account_fields: dict,
     eduframe_account_id: int,
     link: AccountLink | None = None,
+    link_read: bool = False,
 ) -> UUID:
     """Return the Exact account id for the Eduframe account: no call when known and unchanged since last sent.
 
-    `link`: the account's link as the caller read it in this booking (read, or made, here when not given).
+    `link`: the account's link as the caller read it in this booking (read, or made, here when not given);
+    `link_read`: the caller read it and found none, so it is made here without reading again.
     """
     if link is None:
-        link, _ = AccountLink.objects.get_or_create(installation=installation, eduframe_account_id=eduframe_account_id)
+        link = (
+            _link_made(installation, eduframe_account_id)
+            if link_read
+            else _link_read_or_made(installation, eduframe_account_id)
+        )
     known = link.exact_account_id and link.exact_division == division and link.origin
     if link.exact_account_id is None or not known:
         return _match(client, division, link, account_fields)
@@ -290,6 +298,20 @@ def account_ensure(
     link.synced_fingerprint = account_fingerprint(account_fields)
     link.save(update_fields=["synced_fields", "synced_fingerprint", "updated_at"])
     return link.exact_account_id
+
+
+def _link_read_or_made(installation, eduframe_account_id: int) -> AccountLink:
+    link, _ = AccountLink.objects.get_or_create(installation=installation, eduframe_account_id=eduframe_account_id)
+    return link
+
+
+def _link_made(installation, eduframe_account_id: int) -> AccountLink:
+    """The link of a customer the booking found none for just now (an INSERT; another process may have made it)."""
+    try:
+        with transaction.atomic():
+            return AccountLink.objects.create(installation=installation, eduframe_account_id=eduframe_account_id)
+    except IntegrityError:
+        return AccountLink.objects.get(installation=installation, eduframe_account_id=eduframe_account_id)
 
 
 def _forget_and_match(client, division: int, link: AccountLink, account_fields: dict) -> UUID:

@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 from plugin.models import GlobalSettings, Installation, VatMapping
 from plugin.selectors import overrides_get, settings_get
+from sync.compiled_read import CompiledRead
 from sync.connections.exact import exact_lookups
 from sync.eduframe.client import EduframeClient
 from sync.eduframe.entities import Invoice
@@ -16,10 +17,14 @@ from sync.exact.client import ExactClient
 from sync.exact.lookups import ExactLookups
 from sync.services.entry_plan import EntryPlan, entry_plan_build
 
+_VAT_MAPPINGS = CompiledRead(
+    lambda installation_id: VatMapping.objects.filter(installation_id=installation_id).exclude(exact_vat_code="")
+)
+
 
 def vat_mappings_get(*, installation: Installation) -> dict[int, str]:
     """Return the administrator's chosen Exact VAT code per Eduframe VAT rate (blank rows: by percentage)."""
-    rows = VatMapping.objects.filter(installation=installation).exclude(exact_vat_code="")
+    rows = _VAT_MAPPINGS.rows(installation.pk)  # every booking reads them: compiled once (sync/compiled_read.py)
     return {row.eduframe_vat_id: row.exact_vat_code.strip() for row in rows}
 
 

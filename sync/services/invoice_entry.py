@@ -281,6 +281,7 @@ def invoice_entry_book(booking: Booking, invoice: Invoice) -> None:
         account_fields=account_fields,
         eduframe_account_id=plan.eduframe_account_id,
         link=booking.account_link,
+        link_read=True,  # by the booking, for its budget check
     )
     booking.requests["account"] = account_fields
     try:

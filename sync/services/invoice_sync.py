@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from plugin.models import CourseOverride, GlobalSettings, VatMapping
 from plugin.selectors import settings_get
+from sync.compiled_read import CompiledRead
 from sync.connections.eduframe import eduframe_client
 from sync.connections.exact import exact_client_for
 from sync.eduframe.client import BACKGROUND_THROTTLE_WAIT
@@ -30,7 +31,7 @@ from sync.services.invoice_claim import invoice_claim, invoice_release, invoice_
 from sync.services.invoice_dispatch import booking_calls_estimate
 from sync.services.invoice_entry import Booking, entry_division, invoice_entry_book
 from sync.services.record_fit import fit_text_fields, record_unexpected_failure
-from sync.services.row_save import changed_fields, row_update
+from sync.services.row_save import changed_fields, row_save, row_update
 
 State, Outcome = InvoiceRecord.State, SyncAttempt.Outcome
 # A booked entry is never deleted on a 404 that may only mean "this token may not see invoices".
@@ -84,7 +85,7 @@ ATTEMPT_RESULT_FIELDS = [
 
 
 def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
-    record = InvoiceRecord.objects.select_related("installation").get(pk=record_id)
+    record = record_read(record_id)
     attempt = SyncAttempt.objects.create(invoice=record, trigger=trigger, request_payload={})
     booking = Booking(record=record, attempt=attempt)
     try:
@@ -98,17 +99,38 @@ def _sync_claimed(record_id: int, trigger: str) -> SyncAttempt:
     finally:
         attempt.exact_calls = booking.exact.calls_made if booking.exact else 0
         attempt.finished_at = timezone.now()
-        # Only what changed since the INSERT or the last request log (the request log is not sent twice); through
-        # save(), whose post_save tallies the finished attempt (monitoring/signals.py).
-        attempt.save(
-            update_fields=[f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS]
-        )
-        _close_clients(booking)
+        # Only what changed since the INSERT or the last request log (the request log is not sent twice); with the
+        # save signals, whose post_save tallies the finished attempt (monitoring/signals.py).
+        try:
+            row_save(attempt, [f for f in changed_fields(attempt, booking.attempt_seen) if f in ATTEMPT_RESULT_FIELDS])
+        finally:
+            _close_clients(booking)
     return attempt
 
 
+# The booking's first read, by id: compiled once (sync/compiled_read.py).
+_RECORD = CompiledRead(lambda pk: InvoiceRecord.objects.select_related("installation").filter(pk=pk))
+
+
+# The customer's link, read once per booking (budget check and account step).
+_LINK = CompiledRead(
+    lambda installation_id, eduframe_account_id: AccountLink.objects.filter(
+        installation_id=installation_id, eduframe_account_id=eduframe_account_id
+    ).order_by("pk")[:1]
+)
+
+
+def record_read(record_id: int) -> InvoiceRecord:
+    """The record with its installation (DoesNotExist when it is gone)."""
+    found = _RECORD.rows(record_id)
+    if not found:
+        raise InvoiceRecord.DoesNotExist(f"InvoiceRecord {record_id} does not exist.")
+    return found[0]
+
+
 def _close_clients(booking: Booking) -> None:
-    """Release the connections of this booking's HTTP clients: a worker books thousands of invoices."""
+    """Release the connections of this booking's HTTP clients (a worker books thousands of invoices); the Exact
+    client writes its calls' day counts as it closes."""
     for client in (booking.eduframe, booking.exact):
         if client is not None:
             client.close()
@@ -137,7 +159,7 @@ def _run(booking: Booking) -> None:
     if skip:
         return _settle(booking, State.SKIPPED, Outcome.SKIPPED, skip)
     booking.source = ErrorSource.EXACT
-    booking.exact = exact_client_for(record.installation)
+    booking.exact = exact_client_for(record.installation, counts_at_close=True)
     lookups = lookups_for(exact=booking.exact, installation=record.installation, division=settings.division)
     booking.plan = plan = plan_for_invoice(
         installation=record.installation,
@@ -160,9 +182,7 @@ def _run(booking: Booking) -> None:
         return _needs_attention(booking, problems)
     # Started only when the budget holds the whole booking: a half-made booking pays again to find its parts.
     # Read once: the account step uses the same link (the known customer's booking reads no other row for it).
-    booking.account_link = link = AccountLink.objects.filter(
-        installation=record.installation, eduframe_account_id=plan.eduframe_account_id
-    ).first()
+    booking.account_link = link = next(iter(_LINK.rows(record.installation_id, plan.eduframe_account_id)), None)
     known = link is not None and link.exact_account_id is not None
     account_calls = account_calls_ahead(link, booking.division, plan.account.exact_fields())
     booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known, account_calls=account_calls))
@@ -228,7 +248,7 @@ def _invoice_gone(booking: Booking) -> None:
     if not record.exact_entry_id:
         return _settle(booking, State.DELETED, Outcome.DELETED, "Deleted in Eduframe; it was never booked in Exact.")
     booking.source = ErrorSource.EXACT
-    booking.exact = exact_client_for(record.installation)
+    booking.exact = exact_client_for(record.installation, counts_at_close=True)
     how, reversal = entry_remove(booking.exact, entry_division(record), record.exact_entry_id, record.number)
     booking.requests["reversal"] = jsonable(reversal)
     words = {

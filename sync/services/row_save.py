@@ -6,8 +6,8 @@ column, JSON included, whether it changed or not. Here each UPDATE statement is 
 set of columns, and the final saves send only what changed since the row was read or last written.
 
 `row_update` sends no save signal: use it only where no receiver acts. InvoiceRecord has none; SyncAttempt's
-(monitoring/signals.py) acts only on a save that writes `finished_at`, so the attempt's last save stays a
-`save()`.
+(monitoring/signals.py) acts only on a save that writes `finished_at`, so the attempt's last save goes through
+`row_save`, which sends pre_save and post_save as `save(update_fields=...)` does.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connections, models, router
+from django.db.models.signals import post_save, pre_save
 
 
 def values_seen(instance: models.Model) -> dict[str, Any]:
@@ -62,6 +63,20 @@ def row_update(instance: models.Model, fields: Iterable[str], seen: dict[str, An
             raise DatabaseError("Save with update_fields did not affect any rows.")
     if seen is not None:
         seen.update({name: _copied(getattr(instance, _field(model, name).attname)) for name in names})
+
+
+def row_save(instance: models.Model, fields: Iterable[str], seen: dict[str, Any] | None = None) -> None:
+    """`instance.save(update_fields=fields)` for a row read whole: the UPDATE of row_update, between the pre_save
+    and post_save signals save() sends (nothing at all when no field is named, as save() does)."""
+    names = tuple(dict.fromkeys(fields))
+    if not names:
+        return
+    model, using = type(instance), router.db_for_write(type(instance), instance=instance)
+    update_fields = frozenset(names)
+    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=update_fields)
+    row_update(instance, names, seen)
+    instance._state.db, instance._state.adding = using, False
+    post_save.send(sender=model, instance=instance, created=False, update_fields=update_fields, raw=False, using=using)
 
 
 @lru_cache(maxsize=64)

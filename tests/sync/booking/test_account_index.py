@@ -182,3 +182,33 @@ def test_the_index_compares_as_exacts_search_does_trailing_spaces_only_case_igno
         assert sorted(a.id for a in indexed) == sorted(a.id for a in searched), email
     assert [a.name for a in client.find_accounts(division, email="a@trailing.example")] == ["Boekhouding 0"]
     assert [a.name for a in client.find_accounts(division, email="e@case.example")] == ["Boekhouding 4"]
+
+
+def test_the_new_customers_pending_are_the_distinct_unlinked_accounts_of_due_unbooked_invoices(world):
+    from sync.models import AccountLink
+    from sync.services.account_index import new_customers_pending
+
+    def record(invoice_id: int, account_id: int | None, **fields) -> None:
+        InvoiceRecord.objects.create(
+            installation=world.installation,
+            eduframe_invoice_id=invoice_id,
+            eduframe_account_id=account_id,
+            due_at=timezone.now(),
+            **fields,
+        )
+
+    record(1, 501)
+    record(2, 501)  # the same customer twice: one search saved
+    record(3, 502)
+    record(4, None)  # an invoice whose listing named no account: one more
+    record(5, 503)  # linked to an Exact account below: known
+    record(6, 504, exact_entry_id="3f2b7c1e-0000-4000-8000-000000000001")  # booked already
+    record(7, 505, state=InvoiceRecord.State.BOOKED)
+    InvoiceRecord.objects.create(installation=world.installation, eduframe_invoice_id=8, eduframe_account_id=506)
+    AccountLink.objects.create(
+        installation=world.installation,
+        eduframe_account_id=503,
+        exact_account_id="3f2b7c1e-0000-4000-8000-00000000000a",
+    )
+    AccountLink.objects.create(installation=world.installation, eduframe_account_id=502)  # no Exact account yet
+    assert new_customers_pending(world.installation.pk) == 3  # 501, 502 and the unnamed one

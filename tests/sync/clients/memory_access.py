@@ -61,6 +61,9 @@ class MemoryBudget:
     def count(self, *, path: str, status: int, daily_limit: int | None) -> None:
         self.counted.append((path, status, daily_limit))
 
+    def flush(self) -> None:
+        pass  # counted at once
+
 
 @dataclass
 class MemoryExact:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from sync.connections.exact import exact_client
 from sync.connections.exact_budget import call_count
 from sync.errors import RetryableError
 from sync.models import ExactCallDay
@@ -37,6 +38,23 @@ def test_a_429_is_counted_as_a_call_and_as_rate_limited(client, exact_sandbox):
     row = ExactCallDay.objects.get()
     assert row.rate_limited >= 1
     assert row.calls == row.rate_limited
+
+
+def test_a_bookings_client_writes_its_calls_day_count_once_as_it_closes(exact_over_http, django_assert_num_queries):
+    _, connection, _ = exact_over_http
+    booking_client = exact_client(connection, counts_at_close=True)
+    booking_client.journals(DIV)
+    booking_client.gl_accounts(DIV)
+    assert not ExactCallDay.objects.exists()  # kept by the client until the booking ends
+    with django_assert_num_queries(4):  # the day's first: the UPDATE finds no row, the INSERT (in a savepoint) makes it
+        booking_client.close()
+    booking_client = exact_client(connection, counts_at_close=True)
+    booking_client.vat_codes(DIV)
+    with django_assert_num_queries(1):
+        booking_client.close()
+    booking_client.close()  # nothing left to write
+    row = ExactCallDay.objects.get()
+    assert (row.calls, row.rate_limited, row.daily_limit) == (3, 0, 5000)
 
 
 def test_a_call_without_a_division_is_not_counted(client):
