@@ -111,7 +111,7 @@ EDUFRAME_REFERENCE_CACHE_SECONDS = env.int("EDUFRAME_REFERENCE_CACHE_SECONDS", d
 # The bearer token of the Prometheus scraper; unset, /metrics answers 404.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 # Alert e-mails: EMAIL_URL as django-environ reads it (smtp://user:pass@host:587, smtp+tls://...); unset, the console.
-vars().update(env.email_url_config(env("EMAIL_URL", default="") or "consolemail://"))
+vars().update(env.email_url_config(env_str("EMAIL_URL", "consolemail://")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "EduExact <eduexact@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # The local hour after which the daily digest of invoices that need attention is sent.

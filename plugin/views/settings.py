@@ -30,7 +30,7 @@ from plugin.services.settings_save import (
 from sync.connections.eduframe import eduframe_client
 from sync.errors import SyncError
 from sync.selectors import backfill_progress
-from sync.services.reconcile import sync_from_estimate
+from sync.services.reconcile import SyncFromEstimate, sync_from_estimate
 
 # Before the first save, `Sync from` proposes a week back: the Eduframe article recommends starting with a
 # few days to check the connection, and an administrator who fills in only the codes can still save.
@@ -106,7 +106,7 @@ def _save(request, form):
         form.add_error(field, message)
     if problems:
         return None
-    moved_back = _moved_back_text(request.installation, values.sync_from)
+    _, moved_back = _moving_back(request.installation, values.sync_from, "Sync from moved back to")
     before = _stored(settings_get(installation=request.installation))
     global_settings_save(installation=request.installation, values=values)
     summary = changes_summary(_labelled(form, before), _labelled(form, form.cleaned_data))
@@ -123,15 +123,16 @@ def _labelled(form, values: dict) -> dict:
     return {form.fields[name].label or name: values.get(name) for name in form.fields if name in values}
 
 
-def _moved_back_text(installation, new_date: date | None) -> str:
-    """What moving `Sync from` back to `new_date` adds, in words; "" when it does not move back."""
+def _moving_back(installation, new_date: date | None, lead: str) -> tuple[SyncFromEstimate | None, str]:
+    """What moving `Sync from` back to `new_date` adds, and that in words after `lead`; (None, "") when it does not
+    move back. The one wording for the note beside the form and the saved message."""
     if new_date is None or not sync_from_moves_back(installation=installation, new_date=new_date):
-        return ""
+        return None, ""
     try:
         estimate = sync_from_estimate(installation=installation, new_date=new_date)
     except SyncError as exc:
-        return f"Sync from moved back to {new_date:%-d %b %Y}; what it adds could not be estimated: {exc.message}"
-    return f"Sync from moved back to {new_date:%-d %b %Y}: {_estimate_words(estimate)}"
+        return None, f"{lead} {new_date:%-d %b %Y}; what it adds could not be estimated: {exc.message}"
+    return estimate, f"{lead} {new_date:%-d %b %Y}: {_estimate_words(estimate)}"
 
 
 def _estimate_words(estimate) -> str:
@@ -150,14 +151,8 @@ def sync_from_estimate_json(request):
         new_date = date.fromisoformat(request.GET.get("sync_from", ""))
     except ValueError:
         return JsonResponse({"text": ""})
-    if not sync_from_moves_back(installation=request.installation, new_date=new_date):
-        return JsonResponse({"text": ""})
-    try:
-        estimate = sync_from_estimate(installation=request.installation, new_date=new_date)
-    except SyncError as exc:
-        return JsonResponse({"text": f"What moving Sync from back adds could not be estimated: {exc.message}"})
-    text = f"Saving moves Sync from back to {new_date:%-d %b %Y}: {_estimate_words(estimate)}"
-    return JsonResponse({"text": text, **dataclasses.asdict(estimate)})
+    estimate, text = _moving_back(request.installation, new_date, "Saving moves Sync from back to")
+    return JsonResponse({"text": text, **(dataclasses.asdict(estimate) if estimate else {})})
 
 
 def _backfill(installation, row):
