@@ -96,7 +96,7 @@ class TenantQueue(models.Model):
 
     installation = models.OneToOneField(Installation, on_delete=models.CASCADE, related_name="queue")
     last_dispatched_at = models.DateTimeField(null=True, blank=True)
-    # A dispatch task is scheduled (eta) for this moment: the reset of the budget the tenant waits for.
+    # Until then the tenant waits (a budget's reset, Eduframe's Retry-After): the dispatcher passes it by.
     wake_at = models.DateTimeField(null=True, blank=True)
     # Seconds between two successive minutely resets seen in Exact's headers (for the ETA on the log page).
     window_seconds = models.FloatField(null=True, blank=True)

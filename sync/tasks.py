@@ -43,7 +43,7 @@ def sync_invoice_task(record_id: int, trigger: str) -> None:
     from sync.services.invoice_dispatch import invoice_task_finished, invoice_task_started, invoices_dispatch
     from sync.services.invoice_sync import invoice_sync
 
-    due_at_seen = invoice_task_started(record_id=record_id)
+    due_at_seen, installation_id = invoice_task_started(record_id=record_id)
     attempt = None
     try:
         attempt = invoice_sync(record_id=record_id, trigger=trigger)
@@ -52,7 +52,7 @@ def sync_invoice_task(record_id: int, trigger: str) -> None:
         # stays as it is, and the dispatcher sends the invoice again once that claim can have expired.
         if attempt is None or attempt.pk is not None:
             invoice_task_finished(record_id=record_id, due_at_seen=due_at_seen)
-        invoices_dispatch()
+        invoices_dispatch(installation_id=installation_id)
 
 
 @shared_task(**_LIMITS)

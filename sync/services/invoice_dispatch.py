@@ -23,7 +23,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, When
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from plugin.models import Installation
@@ -82,7 +82,11 @@ def _due(now: datetime):
 
 
 def invoices_dispatch(*, installation_id: int | None = None) -> int:
-    """Send due work to the broker within the slots and budgets; the named tenant first. Return tasks sent."""
+    """Send due work to the broker within the slots and budgets; return the tasks sent.
+
+    `installation_id`: the tenant the dispatch is about (a request for it, or its task's end): looked at even
+    while told to wait, and first among the tenants of its priority.
+    """
     now = timezone.now()
     busy = _in_flight_per_tenant(now)
     room = settings.SYNC_TASKS_IN_FLIGHT - sum(busy.values())
@@ -103,19 +107,26 @@ def _in_flight_per_tenant(now: datetime) -> dict[int, int]:
 
 
 def _tenants_in_turn(now: datetime, *, first: int | None) -> list[int]:
-    """Tenants with due work in turn: `first`, then those with new or changed invoices (a webhook's invoice
-    does not queue behind other tenants' catch-up), each group round-robin (served longest ago first).
+    """Tenants with due work in turn: those with new or changed invoices first (a webhook's invoice does not
+    queue behind other tenants' catch-up, nor behind the next catch-up booking of the tenant whose task just
+    ended), then the others; in each group `first`, then round-robin (served longest ago first).
 
-    One grouped query: per tenant its most urgent priority and when it was last served.
+    A tenant told to wait (its budget spent, or Eduframe's Retry-After) is left out until that moment: nothing
+    but its own work's end (it frees the calls its task reserved) or a request about it (`first` then) can
+    let it send sooner, and under load it is most tenants, each of them a locked look at its line after every
+    task. One grouped query: per tenant its most urgent priority and when it was last served.
     """
+    waiting = Q(installation__queue__wake_at__gt=now)
+    if first is not None:
+        waiting &= ~Q(installation_id=first)
     # order_by(): the model's default ordering would otherwise add a column to the GROUP BY.
-    tenants = _due(now).order_by().values("installation_id")
+    tenants = _due(now).exclude(waiting).order_by().values("installation_id")
     rows = tenants.annotate(urgent=Min("priority"), last=Max("installation__queue__last_dispatched_at"))
     never = datetime.min.replace(tzinfo=now.tzinfo)
 
     def turn(row: dict) -> tuple:
         tenant = row["installation_id"]
-        return (tenant != first, row["urgent"] != Priority.CHANGED, row["last"] or never, tenant)
+        return (row["urgent"] != Priority.CHANGED, tenant != first, row["last"] or never, tenant)
 
     return [row["installation_id"] for row in sorted(rows, key=turn)]
 
@@ -171,11 +182,19 @@ def _limits(installation_id: int) -> tuple[dict, datetime | None]:
 
 
 def _with_estimate(records):
-    """Records with what the estimate of their calls needs (no JSON columns)."""
-    known = AccountLink.objects.filter(
+    """Records with what the estimate of their calls needs (no JSON columns).
+
+    A record whose customer is not known yet (a webhook's invoice before its first read: the webhook names the
+    invoice only) counts as a known customer's. Its booking reads the invoice and the account before any Exact
+    call and checks the budget with what its account step really costs, so a new customer sent this way costs
+    at most those reads again; counting every webhook's invoice as a new customer's (5 calls) would make a
+    known customer's (3) wait for the next window whenever 3 or 4 calls are left in this one.
+    """
+    linked = AccountLink.objects.filter(
         installation_id=OuterRef("installation_id"), eduframe_account_id=OuterRef("eduframe_account_id")
     )
-    return records.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=Exists(known))
+    known = Case(When(eduframe_account_id__isnull=True, then=Value(True)), default=Exists(linked))
+    return records.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=known)
 
 
 def _estimated(records) -> list[int]:
@@ -260,9 +279,11 @@ def _send(record_id: int, trigger: str) -> None:
         sync_invoice_task.delay(record_id, trigger)
 
 
-def invoice_task_started(*, record_id: int):
-    """The `due_at` a task found when it started: compared when it ends, to see whether someone asked again."""
-    return InvoiceRecord.objects.filter(pk=record_id).values_list("due_at", flat=True).first()
+def invoice_task_started(*, record_id: int) -> tuple[datetime | None, int | None]:
+    """The `due_at` a task found when it started (compared when it ends, to see whether someone asked again),
+    and the record's tenant (the dispatch at the task's end is about it: its reserved calls are free again)."""
+    row = InvoiceRecord.objects.filter(pk=record_id).values_list("due_at", "installation_id").first()
+    return row if row is not None else (None, None)
 
 
 def invoice_task_finished(*, record_id: int, due_at_seen) -> None:

@@ -113,7 +113,7 @@ class Command(BaseCommand):
         )
         label = f"{installation.educator_slug} invoice {eduframe_invoice_id}"
         for _ in range(MAX_WAITS + 1):
-            due_at_seen = invoice_task_started(record_id=record.pk)
+            due_at_seen, _ = invoice_task_started(record_id=record.pk)
             attempt = invoice_sync(record_id=record.pk, trigger=SyncAttempt.Trigger.COMMAND)
             invoice_task_finished(record_id=record.pk, due_at_seen=due_at_seen)
             record.refresh_from_db()

@@ -234,3 +234,22 @@ def test_a_known_customer_is_booked_in_a_window_of_three_calls_and_a_changed_one
     world.sync(changed)
     assert world.record(changed).state == InvoiceRecord.State.BOOKED
     assert _account_calls(world, before) == ["PUT"]
+
+
+def test_a_new_customers_invoice_sent_into_a_window_of_three_calls_waits_whole_and_then_is_known_to_need_five(world):
+    # The dispatcher sends a webhook's invoice before it knows the customer (see test_dispatch): the booking
+    # finds a new customer with the account in hand and waits for the next window before any Exact call.
+    world.sync(world.invoice([world.item()], account=world.account()))  # reference data read and cached
+    invoice = world.invoice(
+        [world.item()], account=world.account(name="Zuid Opleidingen B.V.", email="boekhouding@zuid.example")
+    )
+    before = len(world.exact_requests())
+    _window_holds(world, 3)
+    world.sync(invoice)
+    record = world.record(invoice)
+    assert (record.state, record.waiting_for) == (InvoiceRecord.State.PENDING, InvoiceRecord.WaitingFor.EXACT_MINUTE)
+    assert world.exact_requests()[before:] == []
+    assert record.eduframe_account_id is not None  # the dispatcher's next estimate counts a new customer
+    _window_holds(world, 5)
+    world.sync(invoice)
+    assert world.record(invoice).state == InvoiceRecord.State.BOOKED

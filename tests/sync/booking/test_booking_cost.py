@@ -100,7 +100,7 @@ def test_the_task_around_a_booking_frees_its_slot_and_dispatches_within_its_quer
     InvoiceRecord.objects.filter(pk=record.pk).update(queued_at=timezone.now())
     TenantQueue.objects.create(installation=world.installation)  # made by the tenant's first dispatch
     with django_assert_max_num_queries(TASK_QUERIES), django_capture_on_commit_callbacks() as sends:
-        seen = invoice_task_started(record_id=record.pk)
+        seen, _ = invoice_task_started(record_id=record.pk)
         world.sync(invoice)
         invoice_task_finished(record_id=record.pk, due_at_seen=seen)
         assert invoices_dispatch() == 1

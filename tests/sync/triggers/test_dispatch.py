@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from unittest.mock import patch
 from uuid import uuid4
@@ -28,7 +29,12 @@ def limits(settings):
     return settings
 
 
+_customers = itertools.count(9000)
+
+
 def _due(installation, minutes: float = 0, **fields):
+    """A due record of a customer of its own, not in Exact yet (as reconciliation lists it), unless told."""
+    fields.setdefault("eduframe_account_id", next(_customers))
     when = timezone.now() + timedelta(minutes=minutes)
     return InvoiceRecordFactory(installation=installation, state=State.PENDING, due_at=when, **fields)
 
@@ -95,6 +101,16 @@ def test_tenants_take_turns_the_one_served_longest_ago_first(
     assert sent_record_ids(sync_delay) == [theirs.pk, mine.pk]
 
 
+def test_the_end_of_a_catch_up_task_lets_another_tenants_new_invoice_in_before_its_own_next_one(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    limits.SYNC_TASKS_IN_FLIGHT = 1
+    _due(installation, minutes=-10, priority=Priority.CATCH_UP)
+    fresh = _due(_tenant(), priority=Priority.CHANGED)
+    _dispatch(django_capture_on_commit_callbacks, installation_id=installation.pk)
+    assert sent_record_ids(sync_delay) == [fresh.pk]
+
+
 def test_new_and_changed_invoices_go_before_the_catch_up_of_the_same_tenant(
     installation, limits, sync_delay, django_capture_on_commit_callbacks
 ):
@@ -120,9 +136,31 @@ def test_a_tenant_whose_minute_is_spent_gets_no_task_until_the_announced_reset(
     assert (waiting.queued_at, waiting.waiting_for) == (None, WaitingFor.EXACT_MINUTE)
     assert TenantQueue.objects.get(installation=installation).wake_at == reset
     # The window Exact announced has passed: the next dispatch (a task's end, or beat) sends it.
-    ExactConnection.objects.filter(installation=installation).update(minutely_reset_at=timezone.now())
+    _time_passes_to(installation, timezone.now())
     _dispatch(django_capture_on_commit_callbacks)
     assert sent_record_ids(sync_delay) == [theirs.pk, waiting.pk]
+
+
+def _time_passes_to(installation, moment) -> None:
+    """As if the clock reached `moment`: the minute Exact announced, and the tenant's wait, end then."""
+    ExactConnection.objects.filter(installation=installation).update(minutely_reset_at=moment)
+    TenantQueue.objects.filter(installation=installation).update(wake_at=moment)
+
+
+def test_a_waiting_tenant_is_passed_by_until_its_reset_unless_the_dispatch_is_about_it(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    reset = timezone.now() + timedelta(seconds=6)
+    ExactConnection.objects.filter(installation=installation).update(minutely_remaining=2, minutely_reset_at=reset)
+    waiting = _due(installation)
+    _dispatch(django_capture_on_commit_callbacks)  # it learns to wait for the reset
+    # Its own task ends meanwhile and freed what it had reserved: only then, or when a request about it comes
+    # (a webhook, a retry), can it send before the reset; another tenant's task end does not look at it.
+    ExactConnection.objects.filter(installation=installation).update(minutely_remaining=6)
+    with django_assert_max_num_queries(2):  # the tasks in flight and the tenants in turn: no tenant's lock
+        assert _dispatch(django_capture_on_commit_callbacks) == 0
+    assert _dispatch(django_capture_on_commit_callbacks, installation_id=installation.pk) == 1
+    assert sent_record_ids(sync_delay) == [waiting.pk]
 
 
 def test_a_tenant_told_by_eduframe_to_slow_down_waits_for_the_retry_after(
@@ -166,7 +204,7 @@ def test_a_lost_task_is_sent_again_once_nobody_holds_its_invoice(
 
 def test_a_deferred_booking_is_due_again_at_the_reset_and_frees_its_slot(installation, limits):
     record = _due(installation, queued_at=timezone.now())
-    seen = invoice_task_started(record_id=record.pk)
+    seen, _ = invoice_task_started(record_id=record.pk)
     reset = timezone.now() + timedelta(seconds=6)
     InvoiceRecord.objects.filter(pk=record.pk).update(next_retry_at=reset, waiting_for=WAIT_EXACT_MINUTE)
     invoice_task_finished(record_id=record.pk, due_at_seen=seen)
@@ -176,7 +214,7 @@ def test_a_deferred_booking_is_due_again_at_the_reset_and_frees_its_slot(install
 
 def test_a_request_that_came_while_the_task_ran_keeps_the_invoice_due(installation, limits):
     record = _due(installation, minutes=-1, queued_at=timezone.now())
-    seen = invoice_task_started(record_id=record.pk)
+    seen, _ = invoice_task_started(record_id=record.pk)
     invoices_mark_due(InvoiceRecord.objects.filter(pk=record.pk), trigger="webhook")  # the invoice changed meanwhile
     InvoiceRecord.objects.filter(pk=record.pk).update(state=State.BOOKED)
     invoice_task_finished(record_id=record.pk, due_at_seen=seen)
@@ -188,7 +226,7 @@ def test_a_request_that_came_while_the_task_ran_keeps_the_invoice_due(installati
 
 def test_a_finished_booking_is_no_longer_due(installation, limits):
     record = _due(installation, queued_at=timezone.now())
-    seen = invoice_task_started(record_id=record.pk)
+    seen, _ = invoice_task_started(record_id=record.pk)
     InvoiceRecord.objects.filter(pk=record.pk).update(state=State.BOOKED)
     invoice_task_finished(record_id=record.pk, due_at_seen=seen)
     record.refresh_from_db()
@@ -235,7 +273,7 @@ def test_catch_up_tasks_go_to_the_broker_behind_webhooks_tasks(
 
 def test_a_retry_time_set_by_the_booking_survives_a_schedule_that_moved_meanwhile(installation, limits):
     record = _due(installation, queued_at=timezone.now())
-    seen = invoice_task_started(record_id=record.pk)
+    seen, _ = invoice_task_started(record_id=record.pk)
     reset = timezone.now() + timedelta(seconds=6)
     # A duplicate task, which found the invoice held, ended first and cleared the schedule.
     InvoiceRecord.objects.filter(pk=record.pk).update(due_at=None, next_retry_at=reset, waiting_for=WAIT_EXACT_MINUTE)
@@ -290,6 +328,19 @@ def test_a_window_that_has_just_reset_holds_its_limit_not_every_booking_of_the_t
     assert sent_record_ids(sync_delay) == [first.pk]  # 5 calls each: one booking, not two, in the new window
     second.refresh_from_db()
     assert second.queued_at is None
+
+
+def test_a_webhooks_invoice_whose_customer_is_not_read_yet_is_sent_when_the_window_holds_three_calls(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks
+):
+    # Most invoices are a known customer's; the booking reads the account before any Exact call and waits
+    # for the next window there if this one turns out to be new (see test_invoice_sync's budget tests).
+    _window_with(installation, 3)
+    unread = _due(installation, eduframe_account_id=None, due_trigger="webhook")
+    new_customer = _due(_tenant(), eduframe_account_id=78)
+    _window_with(new_customer.installation, 3)
+    _dispatch(django_capture_on_commit_callbacks)
+    assert sent_record_ids(sync_delay) == [unread.pk]
 
 
 def test_a_known_customers_booking_is_sent_when_the_window_holds_its_three_calls(
