@@ -66,6 +66,8 @@ class InvoiceRecord(models.Model):
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.CHANGED)
     due_trigger = models.CharField(max_length=12, blank=True, help_text="What asked for the pending sync.")
     waiting_for = models.CharField(max_length=16, choices=WaitingFor.choices, blank=True, default="")
+    # The Exact calls the dispatcher kept for the task in flight (its estimate when sent) from its tenant's window.
+    reserved_calls = models.PositiveSmallIntegerField(default=0)
     # The per-invoice lock: claimed with a conditional UPDATE, released when the attempt ends.
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)

@@ -23,10 +23,9 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
 
-from plugin.models import Installation
 from sync.errors import WAIT_EDUFRAME
 from sync.exact.budget import BUDGET_FIELDS, budget_deferral
 from sync.models import AccountLink, InvoiceRecord, SyncAttempt, TenantQueue
@@ -135,8 +134,7 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
     for _ in range(2):
         with transaction.atomic():
             # One dispatcher per tenant at a time; another process busy with this tenant does its work.
-            locked = TenantQueue.objects.select_for_update(skip_locked=True).filter(installation_id=installation_id)
-            queue = locked.first()
+            queue = _locked_queue(installation_id, now)
             if queue is not None:
                 return _dispatch_locked(queue, now, limit=limit)
         # Held by another dispatcher, or the tenant's first dispatch: its row is made once, then locked.
@@ -145,13 +143,36 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
     return 0
 
 
+def _locked_queue(installation_id: int, now: datetime) -> TenantQueue | None:
+    """The tenant's queue row, locked (None: another dispatcher holds it), with all the look at its line needs
+    in the same statement: its tasks in flight and the calls they keep, its stored Exact budget and Eduframe's
+    Retry-After. Counted here, under the lock, where no other dispatcher sends for the tenant meanwhile."""
+    in_flight = (
+        InvoiceRecord.objects.filter(_in_flight(now), installation_id=OuterRef("installation_id"))
+        .order_by()
+        .values("installation_id")
+    )
+    budget = {field: F(f"installation__exact_connection__{field}") for field in (*BUDGET_FIELDS, *_LIMIT_FIELDS)}
+    # of=self: only the queue's row is locked (the connection is an outer join, which PostgreSQL cannot lock).
+    locked = TenantQueue.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        installation_id=installation_id
+    )
+    return locked.annotate(
+        tasks=Subquery(in_flight.annotate(n=Count("pk")).values("n")),
+        reserved=Subquery(in_flight.annotate(calls=Sum("reserved_calls")).values("calls")),
+        throttled_until=F("installation__eduframe_throttled_until"),
+        **budget,
+    ).first()
+
+
 def _dispatch_locked(queue: TenantQueue, now: datetime, *, limit: int) -> int:
-    """Under the tenant's lock: fill its free slots (counted again here, where no other dispatcher counts)."""
-    in_flight = _estimated(InvoiceRecord.objects.filter(_in_flight(now), installation_id=queue.installation_id))
-    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - len(in_flight))
+    """Under the tenant's lock: fill its free slots while its budget holds the calls of its tasks in flight."""
+    # The annotations of _locked_queue (NULL: no task in flight).
+    tasks, reserved = getattr(queue, "tasks", None) or 0, getattr(queue, "reserved", None) or 0
+    slots = min(limit, settings.SYNC_TASKS_PER_TENANT - tasks)
     if slots <= 0:
         return 0
-    picked = _pick(queue.installation_id, now, slots, queue, reserved=sum(in_flight))
+    picked = _pick(queue, now, slots, reserved=reserved)
     if picked:
         TenantQueue.objects.filter(pk=queue.pk).update(last_dispatched_at=now)
     for record_id, trigger in picked:
@@ -173,12 +194,11 @@ def _new_windows_hold(budget: dict, calls: int, now: datetime) -> bool:
     return True
 
 
-def _limits(installation_id: int) -> tuple[dict, datetime | None]:
-    """The tenant's stored Exact budget and Eduframe Retry-After, in one query."""
-    fields = {f"exact_connection__{field}": field for field in (*BUDGET_FIELDS, *_LIMIT_FIELDS)}
-    row = Installation.objects.filter(pk=installation_id).values("eduframe_throttled_until", *fields).first() or {}
-    budget = {field: row[key] for key, field in fields.items() if row.get(key) is not None}
-    return budget, row.get("eduframe_throttled_until")
+def _limits(queue: TenantQueue) -> tuple[dict, datetime | None]:
+    """The tenant's stored Exact budget and Eduframe Retry-After, as _locked_queue read them."""
+    fields = (*BUDGET_FIELDS, *_LIMIT_FIELDS)
+    budget = {field: getattr(queue, field) for field in fields if getattr(queue, field, None) is not None}
+    return budget, getattr(queue, "throttled_until", None)
 
 
 def _with_estimate(records):
@@ -197,20 +217,13 @@ def _with_estimate(records):
     return records.only("id", "exact_entry_id", "due_trigger").annotate(known_customer=known)
 
 
-def _estimated(records) -> list[int]:
-    """The Exact calls each of these records' bookings may spend."""
-    return [booking_calls_estimate(record=r, known_customer=r.known_customer) for r in _with_estimate(records)]
-
-
 def _line(installation_id: int, now: datetime):
     """The tenant's due records in line."""
     line = _due(now).filter(installation_id=installation_id).order_by("priority", "due_at", "id")
     return _with_estimate(line)
 
 
-def _pick(
-    installation_id: int, now: datetime, slots: int, queue: TenantQueue, *, reserved: int
-) -> list[tuple[int, str]]:
+def _pick(queue: TenantQueue, now: datetime, slots: int, *, reserved: int) -> list[tuple[int, str]]:
     """Claim up to `slots` due records of the tenant, in line, while its budgets hold their calls.
 
     The budget Exact last announced must hold, besides the record's own calls, those of the tenant's tasks in
@@ -220,7 +233,8 @@ def _pick(
     announced reset has passed holds its limit (the headers tell it); its first booking is sent whatever its
     estimate, as before.
     """
-    budget, throttled = _limits(installation_id)
+    installation_id = queue.installation_id
+    budget, throttled = _limits(queue)
     _learn_window(queue, budget.get("minutely_reset_at"))
     if throttled and throttled > now:
         _wait(installation_id, now, queue, throttled, WAIT_EDUFRAME)
@@ -236,7 +250,7 @@ def _pick(
             break  # a window just reset, and the tasks in flight take it: the first to end dispatches again
         if (
             InvoiceRecord.objects.filter(_free(now), pk=record.pk).update(
-                queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING
+                queued_at=now, waiting_for=InvoiceRecord.WaitingFor.NOTHING, reserved_calls=calls
             )
             == 1
         ):

@@ -304,7 +304,7 @@ def test_a_task_in_flight_keeps_its_calls_from_the_next_booking_of_its_tenant(
 ):
     limits.SYNC_TASKS_PER_TENANT = 2
     _window_with(installation, 8)
-    _due(installation, minutes=-1, queued_at=timezone.now())  # sent, not started: its 5 calls are still to come
+    _due(installation, minutes=-1, queued_at=timezone.now(), reserved_calls=5)  # sent, not started: 5 calls to come
     waiting = _due(installation)
     other = _tenant()
     _window_with(other, 8)
@@ -353,3 +353,17 @@ def test_a_known_customers_booking_is_sent_when_the_window_holds_its_three_calls
     AccountLink.objects.create(installation=installation, eduframe_account_id=77, exact_account_id=uuid4())
     _dispatch(django_capture_on_commit_callbacks)
     assert sent_record_ids(sync_delay) == [known.pk]
+
+
+def test_a_dispatch_that_sends_one_invoice_reads_the_tenant_under_its_lock_in_one_statement(
+    installation, limits, sync_delay, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    # It runs after every booking: the tasks in flight, the tenants in turn, then under the tenant's lock its
+    # queue, budget and reserved calls (one statement), its line, the claim and its turn (and the transaction's
+    # two statements). Each statement more is about a millisecond of a worker's time per booking.
+    _due(installation)
+    _dispatch(django_capture_on_commit_callbacks)  # the tenant's queue row is made on its first dispatch
+    _due(installation)
+    InvoiceRecord.objects.update(queued_at=None)
+    with django_assert_max_num_queries(8):
+        assert _dispatch(django_capture_on_commit_callbacks) == 1
