@@ -185,7 +185,9 @@ def _run(booking: Booking) -> None:
     booking.account_link = link = next(iter(_LINK.rows(record.installation_id, plan.eduframe_account_id)), None)
     known = link is not None and link.exact_account_id is not None
     account_calls = account_calls_ahead(link, booking.division, plan.account.exact_fields())
-    booking.exact.budget_fits(booking_calls_estimate(record=record, known_customer=known, account_calls=account_calls))
+    booking.exact.budget_fits(
+        booking_calls_estimate(in_exact=bool(record.exact_entry_id), known_customer=known, account_calls=account_calls)
+    )
     invoice_entry_book(booking, invoice)
     _booked(booking)
 
