@@ -18,7 +18,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router
@@ -52,10 +52,11 @@ class CompiledRead(Generic[M]):
         self._compiled: dict[tuple[str, int], _Compiled] = {}
         self._model: type[M] | None = None  # known after the first build; its reads' database is the router's
         self._lock = threading.Lock()
-        _ALL.add(self)
+        COMPILED.add(self)
 
     def forget(self) -> None:
         self._compiled.clear()
+        self._lock = threading.Lock()
 
     def rows(self, *args: Any) -> list[M]:
         if not all(type(arg) is int for arg in args):
@@ -111,14 +112,18 @@ class CompiledRead(Generic[M]):
         return instance
 
 
-_ALL: weakref.WeakSet[CompiledRead] = weakref.WeakSet()
+class Forgets(Protocol):
+    def forget(self) -> None: ...
+
+
+# Everything compiled once per process (these reads, sync/compiled_statement.py's statements).
+COMPILED: weakref.WeakSet[Forgets] = weakref.WeakSet()
 
 
 def _forget_after_fork() -> None:
     """A forked child (Celery's prefork pool) compiles again: a compiler holds a connection of the parent's."""
-    for read in list(_ALL):
-        read.forget()
-        read._lock = threading.Lock()
+    for compiled in list(COMPILED):
+        compiled.forget()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)

@@ -14,9 +14,7 @@ datetime (None reads `IS NULL`, another statement) is run through the QuerySet i
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +23,8 @@ from typing import Any
 from django.db import connections
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.subqueries import UpdateQuery
+
+from sync.compiled_read import COMPILED
 
 # Stand-ins, found again by value among the compiled parameters: positive and within a 32-bit column's range
 # (Django compiles a lookup outside a field's range to "no rows"); datetimes no real schedule holds.
@@ -48,10 +48,11 @@ class CompiledStatement:
         self._build = build
         self._compiled: dict[tuple[str, int], _Compiled] = {}
         self._lock = threading.Lock()
-        _ALL.add(self)
+        COMPILED.add(self)  # compiled again after a fork (sync/compiled_read.py)
 
     def forget(self) -> None:
         self._compiled.clear()
+        self._lock = threading.Lock()
 
     def run(self, *args: Any) -> Any:
         if not all(_kind(arg) for arg in args):
@@ -126,16 +127,3 @@ def _run_orm(built: Any) -> Any:
         queryset, values = built
         return queryset.update(**values)
     return [tuple(row) if isinstance(row, (list, tuple)) else (row,) for row in built]
-
-
-_ALL: weakref.WeakSet[CompiledStatement] = weakref.WeakSet()
-
-
-def _forget_after_fork() -> None:
-    """A forked child (Celery's prefork pool) compiles again: a compiler holds a connection of the parent's."""
-    for statement in list(_ALL):
-        statement.forget()
-        statement._lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -92,3 +93,15 @@ def test_a_read_whose_columns_the_sql_gives_in_another_order_is_refused():
     )
     with pytest.raises(ValueError, match="column order"):
         shuffled.run(InstallationFactory().pk)
+
+
+def test_a_forked_child_compiles_again():
+    # Celery's prefork pool forks the worker: a compiler holds the parent's connection.
+    PER_STATE.run(InstallationFactory().pk)
+    assert PER_STATE._compiled
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if not PER_STATE._compiled else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert PER_STATE._compiled  # the parent keeps its own
