@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
+from django.db.models import Model
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.subqueries import UpdateQuery
 
@@ -47,6 +48,8 @@ class CompiledStatement:
     def __init__(self, build: Callable[..., Any]) -> None:
         self._build = build
         self._compiled: dict[tuple[str, int], _Compiled] = {}
+        self._model: type[Model] | None = None  # known after the first build
+        self._writes = False
         self._lock = threading.Lock()
         COMPILED.add(self)  # compiled again after a fork (sync/compiled_read.py)
 
@@ -57,16 +60,23 @@ class CompiledStatement:
     def run(self, *args: Any) -> Any:
         if not all(_kind(arg) for arg in args):
             return _run_orm(self._build(*args))
-        stand_ins = _stand_ins_for(args)
-        built = self._build(*stand_ins)
-        queryset = built[0] if isinstance(built, tuple) else built
-        key = (queryset.db, threading.get_ident())
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._compile(built, stand_ins)
+        # The database as the router names it, without building the QuerySet (that is the cost saved).
+        alias = self._alias()
+        compiled = self._compiled.get((alias, threading.get_ident())) if alias is not None else None
+        if alias is None or compiled is None:
+            stand_ins = _stand_ins_for(args)
+            built = self._build(*stand_ins)
+            queryset = built[0] if isinstance(built, tuple) else built
+            alias, compiled = queryset.db, self._compile(built, stand_ins)
             with self._lock:
-                self._compiled[key] = compiled
-        return self._execute(compiled, queryset.db, args)
+                self._compiled[alias, threading.get_ident()] = compiled
+                self._model, self._writes = queryset.model, isinstance(built, tuple)
+        return self._execute(compiled, alias, args)
+
+    def _alias(self) -> str | None:
+        if self._model is None:
+            return None
+        return router.db_for_write(self._model) if self._writes else router.db_for_read(self._model)
 
     @staticmethod
     def _compile(built: Any, stand_ins: tuple[Any, ...]) -> _Compiled:

@@ -61,14 +61,16 @@ def test_a_compiled_read_gives_the_rows_the_queryset_gives_with_the_real_values_
 def test_a_grouped_read_and_an_update_are_built_once():
     installation = InstallationFactory()
     record = InvoiceRecordFactory(installation=installation)
-    PER_STATE.run(installation.pk)
+    builds = []
+    per_state = CompiledStatement(lambda installation_id: builds.append(1) or PER_STATE._build(installation_id))
+    per_state.run(installation.pk)
     now = timezone.now()
     SENT.run(record.pk + 1000, now, 1)
-    with patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as built:
-        assert PER_STATE.run(installation.pk) == [("pending", 1)]
+    with patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as compiled:
+        assert per_state.run(installation.pk) == [("pending", 1)]
         assert SENT.run(record.pk, now, 4) == 1
         assert SENT.run(record.pk, now, 5) == 0  # the condition holds no more: no row changed
-    assert built.call_count == 0
+    assert (compiled.call_count, len(builds)) == (0, 1)  # neither compiled nor even built again
     record.refresh_from_db()
     assert (record.queued_at, record.reserved_calls) == (now, 4)
 
