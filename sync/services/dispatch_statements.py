@@ -8,7 +8,7 @@ built into SQL once per process (`sync/compiled_statement.py`) and run with the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.db.models import (
@@ -33,6 +33,8 @@ from sync.exact.budget import BUDGET_FIELDS
 from sync.models import AccountLink, InvoiceRecord, TenantQueue
 
 State = InvoiceRecord.State
+# A sent task starts well within this with a bounded broker; after it, an unclaimed invoice's task is lost.
+QUEUED_GRACE = timedelta(minutes=2)
 
 
 def unsent_or_lost(now: datetime, stale: datetime) -> Q:
@@ -42,8 +44,7 @@ def unsent_or_lost(now: datetime, stale: datetime) -> Q:
     the dead worker's claim and does not run), leaves `queued_at` set: once QUEUED_GRACE has passed and no
     claim holds the invoice (invoice_claim.py decides how long a dead worker's claim lasts), the invoice is
     sent again. A running task holds its claim, so it is never doubled.
-    `stale`: now - QUEUED_GRACE (invoice_dispatch.py), an argument of its own: a compiled statement takes
-    moments as they are.
+    `stale`: now - QUEUED_GRACE, an argument of its own: a compiled statement takes moments as they are.
     """
     unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     return Q(queued_at__isnull=True) | (Q(queued_at__lt=stale) & unclaimed)
@@ -64,7 +65,7 @@ _BUDGET_COLUMNS = (*BUDGET_FIELDS, *_LIMIT_FIELDS)
 
 
 # Tasks in flight per tenant, in one grouped query (the dispatcher runs after every task).
-IN_FLIGHT_PER_TENANT = CompiledStatement(
+_IN_FLIGHT_PER_TENANT = CompiledStatement(
     lambda now, stale: (
         InvoiceRecord.objects.filter(in_flight_q(now, stale))
         .order_by()
@@ -85,7 +86,7 @@ def _tenants_with_due_work(now: datetime, stale: datetime, first: int):
     return rows.values_list("installation_id", "urgent", "last")
 
 
-TENANTS = CompiledStatement(_tenants_with_due_work)
+_TENANTS = CompiledStatement(_tenants_with_due_work)
 
 
 @dataclass
@@ -106,11 +107,11 @@ class LockedQueue:
 _QUEUE_FIELDS = ("id", "installation_id", "wake_at", "window_seconds", "last_minutely_reset_at")
 
 
-def locked_queue(installation_id: int, now: datetime, stale: datetime) -> LockedQueue | None:
+def locked_queue(installation_id: int, now: datetime) -> LockedQueue | None:
     """The tenant's queue row, locked (None: another dispatcher holds it), with all the look at its line needs
     in the same statement: its tasks in flight and the calls they keep, its stored Exact budget and Eduframe's
     Retry-After. Counted here, under the lock, where no other dispatcher sends for the tenant meanwhile."""
-    rows = _LOCKED_QUEUE.run(installation_id, now, stale)
+    rows = _LOCKED_QUEUE.run(installation_id, now, now - QUEUED_GRACE)
     if not rows:
         return None
     pk, installation, wake_at, window, last_reset, tasks, reserved, throttled_until, *budget = rows[0]
@@ -144,7 +145,7 @@ def _queue_with_limits(installation_id: int, now: datetime, stale: datetime):
 _LOCKED_QUEUE = CompiledStatement(_queue_with_limits)
 
 
-SERVED = CompiledStatement(lambda pk, now: (TenantQueue.objects.filter(pk=pk), {"last_dispatched_at": now}))
+_SERVED = CompiledStatement(lambda pk, now: (TenantQueue.objects.filter(pk=pk), {"last_dispatched_at": now}))
 
 
 def _with_estimate(records):
@@ -164,7 +165,7 @@ def _with_estimate(records):
 
 
 @lru_cache(maxsize=8)
-def line(length: int) -> CompiledStatement:
+def _line(length: int) -> CompiledStatement:
     """The first `length` due records of a tenant in line: (id, trigger, known customer, in Exact)."""
 
     def first_in_line(installation_id: int, now: datetime, stale: datetime):
@@ -177,7 +178,7 @@ def line(length: int) -> CompiledStatement:
 
 
 # Claim a due record for one task: the conditional UPDATE that sets `queued_at` (rows == 1 wins).
-CLAIM = CompiledStatement(
+_CLAIM = CompiledStatement(
     lambda pk, now, stale, calls: (
         InvoiceRecord.objects.filter(unsent_or_lost(now, stale), pk=pk),
         {"queued_at": now, "waiting_for": InvoiceRecord.WaitingFor.NOTHING, "reserved_calls": calls},
@@ -185,15 +186,56 @@ CLAIM = CompiledStatement(
 )
 
 
-STARTED = CompiledStatement(
+_STARTED = CompiledStatement(
     lambda pk: InvoiceRecord.objects.filter(pk=pk).order_by().values_list("due_at", "installation_id")
 )
 
 
 # Nobody asked meanwhile: the slot is freed and the record is due again only at the retry time it carries.
-FINISHED = CompiledStatement(
+_FINISHED = CompiledStatement(
     lambda pk, seen: (
         InvoiceRecord.objects.filter(pk=pk, due_at=seen),
         {"queued_at": None, "due_at": Case(When(state=State.PENDING, then=F("next_retry_at")), default=None)},
     )
 )
+
+
+def in_flight_per_tenant(now: datetime) -> dict[int, int]:
+    """Tasks in flight per tenant."""
+    return dict(_IN_FLIGHT_PER_TENANT.run(now, now - QUEUED_GRACE))
+
+
+def tenants_with_due_work(now: datetime, first: int | None) -> list[tuple[int, int, datetime | None]]:
+    """(tenant, most urgent priority, last served) of the tenants with due work not told to wait, and `first`."""
+    return _TENANTS.run(now, now - QUEUED_GRACE, first or 0)
+
+
+def first_in_line(installation_id: int, now: datetime, length: int) -> list[tuple[int, str, bool, bool]]:
+    """The tenant's first `length` due records: (id, trigger, known customer, in Exact)."""
+    return _line(length).run(installation_id, now, now - QUEUED_GRACE)
+
+
+def claim(record_id: int, now: datetime, calls: int) -> bool:
+    """Claim the record for one task that keeps `calls` of its tenant's window; False: not free any more."""
+    return _CLAIM.run(record_id, now, now - QUEUED_GRACE, calls) == 1
+
+
+def waiting(installation_id: int, now: datetime):
+    """The tenant's due records (to mark what they wait for)."""
+    return records_due(now, now - QUEUED_GRACE).filter(installation_id=installation_id)
+
+
+def served(queue_pk: int, now: datetime) -> None:
+    """The tenant's turn was taken now (round-robin)."""
+    _SERVED.run(queue_pk, now)
+
+
+def task_started(record_id: int) -> tuple[datetime | None, int | None]:
+    """The record's `due_at` and tenant as its task starts."""
+    rows = _STARTED.run(record_id)
+    return rows[0] if rows else (None, None)
+
+
+def task_finished(record_id: int, due_at_seen: datetime) -> bool:
+    """Free the slot and take the retry time the record carries, if nobody asked again meanwhile."""
+    return _FINISHED.run(record_id, due_at_seen) > 0

@@ -18,7 +18,7 @@ Redis with prefetch 1 fetches nothing else until it runs, which is the sleeping 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
@@ -40,8 +40,6 @@ State, Priority = InvoiceRecord.State, InvoiceRecord.Priority
 CALLS_NEW_ENTRY = 3
 CALLS_NEW_ACCOUNT = 2
 CALLS_CHANGED_ENTRY = 1
-# A sent task starts well within this with a bounded broker; after it, an unclaimed invoice's task is lost.
-QUEUED_GRACE = timedelta(minutes=2)
 # Redis: 0 is served first, 9 last (kombu's priority steps 0, 3, 6, 9); other brokers ignore it.
 CATCH_UP_TASK_PRIORITY = 9
 
@@ -67,7 +65,7 @@ def invoices_dispatch(*, installation_id: int | None = None) -> int:
     while told to wait, and first among the tenants of its priority.
     """
     now = timezone.now()
-    busy = dict(sql.IN_FLIGHT_PER_TENANT.run(now, now - QUEUED_GRACE))
+    busy = sql.in_flight_per_tenant(now)
     room = settings.SYNC_TASKS_IN_FLIGHT - sum(busy.values())
     sent = 0
     for tenant in _tenants_in_turn(now, first=installation_id) if room > 0 else []:
@@ -89,7 +87,7 @@ def _tenants_in_turn(now: datetime, *, first: int | None) -> list[int]:
     let it send sooner, and under load it is most tenants, each of them a locked look at its line after every
     task. One grouped query: per tenant its most urgent priority and when it was last served.
     """
-    rows = sql.TENANTS.run(now, now - QUEUED_GRACE, first or 0)
+    rows = sql.tenants_with_due_work(now, first)
     never = datetime.min.replace(tzinfo=now.tzinfo)
 
     def turn(row: tuple) -> tuple:
@@ -103,7 +101,7 @@ def _tenant_dispatch(installation_id: int, now: datetime, *, limit: int) -> int:
     for _ in range(2):
         with transaction.atomic():
             # One dispatcher per tenant at a time; another process busy with this tenant does its work.
-            queue = sql.locked_queue(installation_id, now, now - QUEUED_GRACE)
+            queue = sql.locked_queue(installation_id, now)
             if queue is not None:
                 return _dispatch_locked(queue, now, limit=limit)
         # Held by another dispatcher, or the tenant's first dispatch: its row is made once, then locked.
@@ -119,7 +117,7 @@ def _dispatch_locked(queue: sql.LockedQueue, now: datetime, *, limit: int) -> in
         return 0
     picked = _pick(queue, now, slots, reserved=queue.reserved)
     if picked:
-        sql.SERVED.run(queue.pk, now)
+        sql.served(queue.pk, now)
     for record_id, trigger in picked:
         transaction.on_commit(partial(_send, record_id, trigger))
     return len(picked)
@@ -150,9 +148,7 @@ def _pick(queue: sql.LockedQueue, now: datetime, slots: int, *, reserved: int) -
         _wait(installation_id, now, queue, throttled, WAIT_EDUFRAME)
         return []
     picked: list[tuple[int, str]] = []
-    for record_id, trigger, known_customer, in_exact in sql.line(slots * 4).run(
-        installation_id, now, now - QUEUED_GRACE
-    ):
+    for record_id, trigger, known_customer, in_exact in sql.first_in_line(installation_id, now, slots * 4):
         calls = booking_calls_estimate(in_exact=in_exact, known_customer=known_customer)
         deferral = budget_deferral(budget, calls=reserved + calls, now=now)
         if deferral is not None:
@@ -160,7 +156,7 @@ def _pick(queue: sql.LockedQueue, now: datetime, slots: int, *, reserved: int) -
             break
         if reserved and not _new_windows_hold(budget, reserved + calls, now):
             break  # a window just reset, and the tasks in flight take it: the first to end dispatches again
-        if sql.CLAIM.run(record_id, now, now - QUEUED_GRACE, calls) == 1:
+        if sql.claim(record_id, now, calls):
             picked.append((record_id, trigger or SyncAttempt.Trigger.RETRY))
             reserved += calls
         if len(picked) >= slots:
@@ -170,9 +166,7 @@ def _pick(queue: sql.LockedQueue, now: datetime, slots: int, *, reserved: int) -
 
 def _wait(installation_id: int, now: datetime, queue: sql.LockedQueue, until: datetime, waiting_for: str) -> None:
     """Show what the tenant's due work waits for and from when it may run (the next dispatch after it sends)."""
-    sql.records_due(now, now - QUEUED_GRACE).filter(installation_id=installation_id).exclude(
-        waiting_for=waiting_for
-    ).update(waiting_for=waiting_for)
+    sql.waiting(installation_id, now).exclude(waiting_for=waiting_for).update(waiting_for=waiting_for)
     if queue.wake_at != until:
         TenantQueue.objects.filter(pk=queue.pk).update(wake_at=until)
 
@@ -205,8 +199,7 @@ def _send(record_id: int, trigger: str) -> None:
 def invoice_task_started(*, record_id: int) -> tuple[datetime | None, int | None]:
     """The `due_at` a task found when it started (compared when it ends, to see whether someone asked again),
     and the record's tenant (the dispatch at the task's end is about it: its reserved calls are free again)."""
-    rows = sql.STARTED.run(record_id)
-    return rows[0] if rows else (None, None)
+    return sql.task_started(record_id)
 
 
 def invoice_task_finished(*, record_id: int, due_at_seen) -> None:
@@ -216,7 +209,7 @@ def invoice_task_finished(*, record_id: int, due_at_seen) -> None:
     again while the task ran (`due_at` moved): then it stays due and is sent once more. The usual case (nobody
     asked meanwhile) is one conditional UPDATE that reads the retry time from the row itself.
     """
-    if due_at_seen and sql.FINISHED.run(record_id, due_at_seen):
+    if due_at_seen and sql.task_finished(record_id, due_at_seen):
         return
     row = InvoiceRecord.objects.filter(pk=record_id).values("state", "next_retry_at").first()
     if row is None:
